@@ -103,6 +103,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_figure2(args: argparse.Namespace) -> int:
+    import torch
     from tqdm.auto import tqdm
 
     from .figures import figure2_data, plot_figure2
@@ -113,6 +114,7 @@ def cmd_figure2(args: argparse.Namespace) -> int:
         raise AihfbenchError(f"cannot write {str(out)!r}: its folder is missing or not writable; pass --out PATH.png in a writable folder")
     if args.repeats < 1:
         raise AihfbenchError("--repeats must be >= 1")
+    torch.set_num_threads(1)
     bar = tqdm(total=args.repeats, desc="Figure 2 repeats", disable=not sys.stderr.isatty())
     frame = figure2_data(repeats=args.repeats, profile=args.profile, on_repeat=lambda r: bar.update())
     bar.close()

@@ -87,6 +87,14 @@ class BanditPrimitives:
         self.n_actions = n_actions
         self.beta = beta
         self.generator = torch.Generator().manual_seed(seed)
+        self._summaries: dict[int, tuple[object, object]] = {}   # id(view) -> (view, batch)
+
+    def _summary(self, view, build):
+        """Count summaries are exact and fixed per view: build once, reuse every step."""
+        hit = self._summaries.get(id(view))
+        if hit is None or hit[0] is not view:
+            hit = self._summaries[id(view)] = (view, build(view))
+        return hit[1]
 
     # policies -------------------------------------------------------------
     def initial_policy(self) -> TabularPolicy:
@@ -143,15 +151,22 @@ class BanditPrimitives:
 
     def demo_batch(self, demos: Demonstrations, size: int = 0) -> Actions:
         """Demonstrated actions with counts (``size`` is ignored: the full data is exact and cheap)."""
-        counts = self.demo_counts(demos)
-        seen = np.flatnonzero(counts)
-        return Actions(torch.as_tensor(seen), torch.as_tensor(counts[seen], dtype=DTYPE))
+        def build(view):
+            counts = self.demo_counts(view)
+            seen = np.flatnonzero(counts)
+            return Actions(torch.as_tensor(seen), torch.as_tensor(counts[seen], dtype=DTYPE))
+
+        return self._summary(demos, build)
 
     def pref_batch(self, prefs: Preferences, size: int = 0) -> Pairs:
         """Unique ordered pairs (i ≻ j) with counts."""
-        counts = self.pref_counts(prefs)
-        i, j = np.nonzero(counts)
-        return Pairs(Actions(torch.as_tensor(i)), Actions(torch.as_tensor(j)), torch.as_tensor(counts[i, j], dtype=DTYPE))
+        def build(view):
+            counts = self.pref_counts(view)
+            i, j = np.nonzero(counts)
+            return Pairs(Actions(torch.as_tensor(i)), Actions(torch.as_tensor(j)),
+                         torch.as_tensor(counts[i, j], dtype=DTYPE))
+
+        return self._summary(prefs, build)
 
     def contrast_pairs(self, demo: Actions, agent: Actions) -> Pairs:
         """Pairs (demonstration ≻ policy sample) for AIHF-DPO: every combination,
