@@ -1,4 +1,4 @@
-"""``aihfbench`` command line: run, list, show, figure2.
+"""``aihfbench`` command line: run, grid, submit, leaderboard, list, show, figure2.
 
 Bad input answers with one line naming the problem and the fix, exit status 2.
 """
@@ -129,6 +129,117 @@ def cmd_figure2(args: argparse.Namespace) -> int:
     return 0
 
 
+class GridProgress:
+    """Live cells done / running / failed display; failures are printed as they happen."""
+
+    def __init__(self, total: int, workers: int, title: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.total, self.workers, self.counts = total, workers, {"done": 0, "skipped": 0, "failed": 0}
+        self.console = _console()
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=self.console,
+                                 disable=not sys.stdout.isatty())
+        self.task = self.progress.add_task(title, total=total, status=self._status())
+
+    def _status(self) -> str:
+        finished = sum(self.counts.values())
+        running = min(self.workers, self.total - finished)
+        c = self.counts
+        return f"done {c['done']} · skipped {c['skipped']} · failed {c['failed']} · running {running}"
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def __call__(self, result: dict) -> None:
+        self.counts[result["status"]] += 1
+        cell = result["cell"]
+        where = f"{cell['task']} {cell['algo']} demos={cell['demos']} prefs={cell['prefs']} seed={cell['seed']}"
+        if result["status"] == "failed":
+            self.progress.console.print(f"[red]failed[/red] {where}: {result['error']}")
+        elif result.get("rerun_reason"):
+            self.progress.console.print(f"[yellow]re-ran[/yellow] {where}: {result['rerun_reason']}")
+        self.progress.update(self.task, advance=1, status=self._status())
+
+
+def _run_grid(cells, out, args, title) -> int:
+    from .grid import run_grid
+
+    with GridProgress(len(cells), args.workers, title) as progress:
+        report = run_grid(cells, out, workers=args.workers, executor=args.executor, address=args.address,
+                          on_result=progress)
+    console = _console()
+    console.print(f"{len(cells)} cells: {report.count('done')} run, {report.count('skipped')} already finished, "
+                  f"{report.count('failed')} failed · {report.wall_time_s:.1f} s · records under {out}")
+    for failure in report.failed:
+        console.print(f"  failed {failure['cell']}: {failure['error']}")
+    return 1 if report.failed else 0
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    from .grid import grid_from_args
+
+    grid = grid_from_args(args.tasks, args.algos, args.demos, args.prefs, args.seeds, args.profile, args.overrides)
+    return _run_grid(grid.cells(), args.out, args, "grid")
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from .algos import get_algo
+    from .grid import GridSpec
+    from .submission import official_grid, submit
+
+    cls = get_algo(args.algo)
+    grid = official_grid(args.task, args.profile)
+    cells = GridSpec(grid.tasks, (args.algo,), grid.demos, grid.prefs, grid.seeds, grid.profile).cells()
+    with GridProgress(len(cells), args.workers, f"submit {cls.name}") as progress:
+        result = submit(args.algo, args.task, profile=args.profile, out=args.out, workers=args.workers,
+                        executor=args.executor, on_result=progress)
+    print(f"wrote {result['records']} records and {result['folder']}/submission.json; "
+          f"check with: aihfbench leaderboard check {result['folder']}")
+    return 0
+
+
+def cmd_leaderboard_render(args: argparse.Namespace) -> int:
+    from .leaderboard import render
+
+    missing = [p for p in args.runs if not Path(p).exists()]
+    if missing:
+        raise AihfbenchError(f"no such folder or file: {', '.join(missing)}; pass --runs with folders of result records")
+    summary = render(args.runs, args.out)
+    for problem in summary["refused"]:
+        print(f"skipped {problem}", file=sys.stderr)
+    for page in summary["pages"]:
+        print(f"{args.out}/{page['page']}: {page['records']} records, {', '.join(page['algos'])}")
+    print(f"{args.out}/index.md: {len(summary['pages'])} page(s) from {summary['records']} records")
+    return 0
+
+
+def cmd_leaderboard_check(args: argparse.Namespace) -> int:
+    from .submission import check
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise AihfbenchError(f"no such folder or file: {', '.join(missing)}")
+    accepted, problems = check(args.paths)
+    for problem in problems:
+        print(f"refused: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_BAD_INPUT
+    print(f"ok: {accepted} records pass every check")
+    return 0
+
+
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=1, help="parallel cells (one torch thread each)")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="local process pool, or Ray tasks (pip install 'aihfbench[ray]')")
+    parser.add_argument("--address", default=None, help="Ray cluster address (e.g. auto); default: a local Ray")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aihfbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -153,6 +264,36 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="show a task's spec, splits and data checksums")
     show.add_argument("task")
     show.set_defaults(func=cmd_show)
+
+    grid = sub.add_parser("grid", help="run a grid of cells; finished cells are skipped, interrupted ones re-run")
+    grid.add_argument("--tasks", required=True, help="comma-separated task ids or aliases, e.g. bandit,hopper")
+    grid.add_argument("--algos", required=True, help="comma-separated, e.g. bc,rlhf,dpo,aihf,aihf-dpo")
+    grid.add_argument("--demos", required=True, help="comma-separated budgets, e.g. 100,500,2k")
+    grid.add_argument("--prefs", required=True, help="comma-separated budgets, e.g. 1k,10k,245k")
+    grid.add_argument("--seeds", default="3", help="a count (3 = seeds 0,1,2) or a list (0,4,7)")
+    grid.add_argument("--profile", default=None)
+    grid.add_argument("--out", default="runs")
+    _executor_options(grid)
+    grid.add_argument("overrides", nargs="*", metavar="key=value")
+    grid.set_defaults(func=cmd_grid)
+
+    submit = sub.add_parser("submit", help="run a task's official grid for an algorithm and write a submission")
+    submit.add_argument("--algo", required=True, help="module:Class, an entry-point name or a built-in name")
+    submit.add_argument("--task", default="bandit")
+    submit.add_argument("--profile", default=None)
+    submit.add_argument("--out", default="submissions")
+    _executor_options(submit)
+    submit.set_defaults(func=cmd_submit)
+
+    board = sub.add_parser("leaderboard", help="render leaderboards from records, or check records")
+    board_sub = board.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    render = board_sub.add_parser("render", help="build leaderboards/ from result records")
+    render.add_argument("--runs", nargs="+", default=["runs"], help="folders (or files) of result records")
+    render.add_argument("--out", default="leaderboards")
+    render.set_defaults(func=cmd_leaderboard_render)
+    check = board_sub.add_parser("check", help="validate result records or submission folders")
+    check.add_argument("paths", nargs="+")
+    check.set_defaults(func=cmd_leaderboard_check)
 
     fig = sub.add_parser("figure2", help="reproduce the paper's Figure 2 (bandit: SFT, RLHF, AIHF, ground truth)")
     fig.add_argument("--repeats", type=int, default=100, help="independent data draws to average (paper: 100)")

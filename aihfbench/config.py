@@ -21,19 +21,20 @@ from .registration import TaskSpec
 class Resolved:
     algo: Any                      # the algorithm's Config dataclass instance
     task_kwargs: dict[str, Any]    # passed to aihfbench.make
+    runner: dict[str, Any]         # runner settings of the profile (e.g. eval_every)
     profile: str
     overrides: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {"profile": self.profile, "overrides": list(self.overrides),
-                "task_kwargs": self.task_kwargs, "algo": OmegaConf.to_container(OmegaConf.structured(self.algo))}
+                "task_kwargs": self.task_kwargs, "runner": self.runner, "algo": OmegaConf.to_container(OmegaConf.structured(self.algo))}
 
 
 def load_profile(spec: TaskSpec, profile: str) -> dict[str, Any]:
     """Profile section for a task: ``profiles/<family>.yaml`` then ``profiles/<task name>.yaml``."""
     if profile not in spec.profiles:
         raise ConfigError(f"{spec.id} has no profile {profile!r}: choose one of {', '.join(spec.profiles)}")
-    merged = OmegaConf.create({"task": {}, "algos": {}})
+    merged = OmegaConf.create({"task": {}, "algos": {}, "runner": {}})
     for stem in (spec.family, spec.name.lower()):
         path = resources.files("aihfbench") / "profiles" / f"{stem}.yaml"
         if path.is_file():
@@ -96,4 +97,5 @@ def resolve(algo_cls: type, spec: TaskSpec, profile: str, overrides: Sequence[st
             task_kwargs.update(OmegaConf.to_container(OmegaConf.from_dotlist(task_over)))
         except (OmegaConfBaseException, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot parse task override(s) {task_over}: {str(exc).splitlines()[0]}") from None
-    return Resolved(algo=algo_config, task_kwargs=task_kwargs, profile=profile, overrides=tuple(overrides))
+    return Resolved(algo=algo_config, task_kwargs=task_kwargs, runner=dict(section.get("runner") or {}),
+                    profile=profile, overrides=tuple(overrides))

@@ -47,6 +47,10 @@ class TaskSpec:
     higher_is_better: bool = True
     profiles: tuple[str, ...] = ("smoke", "cpu", "paper")
     default_profile: str = "cpu"
+    official_demos: tuple[int, ...] = ()      # the leaderboard grid: demos × prefs budgets
+    official_prefs: tuple[int, ...] = ()
+    official_seeds: int = 3                   # seeds 0..n-1 per budget
+    seed_resamples_data: bool = False         # the run seed also draws the data (bandit: repeats)
     retired: str | None = None
 
     def __post_init__(self) -> None:
@@ -61,6 +65,8 @@ class TaskSpec:
         object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
         object.__setattr__(self, "reference_scores", MappingProxyType(dict(self.reference_scores)))
         object.__setattr__(self, "aliases", tuple(a.lower() for a in self.aliases))
+        for name in ("datasets", "profiles", "official_demos", "official_prefs"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
     def namespace(self) -> str | None:
@@ -78,9 +84,8 @@ class TaskSpec:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["kwargs"] = dict(self.kwargs)
         out["reference_scores"] = dict(self.reference_scores)
-        out["aliases"] = list(self.aliases)
-        out["datasets"] = list(self.datasets)
-        out["profiles"] = list(self.profiles)
+        for name in ("aliases", "datasets", "profiles", "official_demos", "official_prefs"):
+            out[name] = list(out[name])
         ep = self.entry_point
         out["entry_point"] = ep if isinstance(ep, str) else f"{ep.__module__}:{ep.__qualname__}"
         return out

@@ -32,12 +32,16 @@ from . import __version__
 from .algos import get_algo
 from .budgets import format_budget, parse_budget
 from .config import Resolved, resolve
-from .errors import BudgetError, OutputError
+from .errors import AihfbenchError, BudgetError, OutputError
 from .io import atomic_write_json, atomic_write_text, finite_json
 from .provenance import provenance
 from .registration import TaskSpec, make, spec
 
 RESULT_SCHEMA = "aihfbench.result/1"
+
+
+class RecordError(AihfbenchError):
+    """A result record that is missing, unreadable, or fails its integrity check."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,8 @@ def prepare(cell: Cell, out: str | os.PathLike = "runs") -> Prepared:
     algo_cls = get_algo(cell.algo)
     profile = cell.profile or spec_.default_profile
     config = resolve(algo_cls, spec_, profile, cell.overrides)
+    if spec_.seed_resamples_data:                  # e.g. the bandit: seed s = data draw s (paper's repeats)
+        config.task_kwargs.setdefault("data_seed", cell.seed)
     task = make(spec_.id, **config.task_kwargs)
     n_demos = parse_budget(cell.demos if cell.demos is not None else spec_.default_demos, what="--demos")
     n_prefs = parse_budget(cell.prefs if cell.prefs is not None else spec_.default_prefs, what="--prefs")
@@ -135,13 +141,26 @@ class RunLogger:
             self.bar.close()
 
 
-def run(cell: Cell, out: str | os.PathLike = "runs", *, progress: bool = False, eval_every: int = 100) -> dict[str, Any]:
+def run(cell: Cell, out: str | os.PathLike = "runs", *, progress: bool = False, eval_every: int | None = None) -> dict[str, Any]:
     """Run one cell and return its result record (also written to ``<run_dir>/result.json``)."""
     started = time.perf_counter()
-    p = prepare(cell, out)
+    return execute(prepare(cell, out), out, progress=progress, eval_every=eval_every, started=started)
+
+
+def staging_prefix(p: Prepared) -> str:
+    """Staging directories of a cell start with this; a holder of the cell's lock may delete them."""
+    return "run-" + hashlib.sha256(str(p.run_dir).encode()).hexdigest()[:16] + "-"
+
+
+def execute(p: Prepared, out: str | os.PathLike, *, progress: bool = False, eval_every: int | None = None,
+            started: float | None = None) -> dict[str, Any]:
+    """Run a prepared cell: build it in a hidden staging directory, then rename it into place.
+    ``eval_every``: steps between evaluations of offered policies (default: the profile's, else 100)."""
+    eval_every = eval_every or int(p.config.runner.get("eval_every", 100))
+    started = time.perf_counter() if started is None else started
     staging_root = Path(out) / ".staging"      # hidden; a crash leaves nothing that looks like a run
     staging_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="run-", dir=staging_root))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(p), dir=staging_root))
     try:
         record = _execute(p, staging, progress=progress, eval_every=eval_every, started=started)
         _publish(staging, p.run_dir)
@@ -181,6 +200,7 @@ def _execute(p: Prepared, staging: Path, *, progress: bool, eval_every: int, sta
         "task": spec_.id,
         "family": spec_.family,
         "algo": p.algo_cls.name,
+        "algo_class": f"{p.algo_cls.__module__}:{p.algo_cls.__qualname__}",
         "demos": len(p.demos),
         "prefs": len(p.prefs),
         "demo_unit": p.demos.unit,
@@ -202,7 +222,33 @@ def _execute(p: Prepared, staging: Path, *, progress: bool, eval_every: int, sta
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "provenance": provenance(),
     }
+    record["integrity"] = record_digest(record)
     atomic_write_json(staging / "result.json", record)
+    return record
+
+
+def record_digest(record: dict[str, Any]) -> str:
+    """sha256 of the record's canonical JSON without its ``integrity`` and ``run_dir`` fields.
+
+    It catches corruption and casual edits; the leaderboard checker also recomputes metrics."""
+    body = {k: v for k, v in record.items() if k not in ("integrity", "run_dir")}
+    canonical = json.dumps(finite_json(body), sort_keys=True, allow_nan=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_record(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and verify a result.json; raises RecordError naming what is wrong."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecordError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecordError(f"{path}: not readable JSON ({exc.__class__.__name__}); the record is corrupted") from None
+    if not isinstance(record, dict) or record.get("schema") != RESULT_SCHEMA:
+        raise RecordError(f"{path}: not an {RESULT_SCHEMA} record")
+    if record.get("integrity") != record_digest(record):
+        raise RecordError(f"{path}: integrity hash does not match its content (edited or corrupted)")
     return record
 
 

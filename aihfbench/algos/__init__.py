@@ -2,6 +2,7 @@
 ``"package.module:Class"`` references for unregistered third-party code."""
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from importlib.metadata import entry_points
 from typing import Any
@@ -44,6 +45,8 @@ def _check(cls: Any, ref: Any) -> Any:
     missing = [a for a in ("name", "Config", "fit") if not hasattr(cls, a)]
     if missing:
         raise UnknownAlgoError(f"{ref!r} is not an aihfbench algorithm: it lacks {', '.join(missing)} (see aihfbench.algos.base.Algo)")
+    if not dataclasses.is_dataclass(cls.Config):
+        raise UnknownAlgoError(f"{ref!r}: its Config must be a dataclass (one field per hyperparameter)")
     return cls
 
 

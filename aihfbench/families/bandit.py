@@ -66,6 +66,10 @@ class RelativePolicy(nn.Module):
         self.register_buffer("reference_log_probs", reference.log_probs.clone())
         self.h = nn.Parameter(torch.zeros_like(reference.log_probs))
 
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        """``[B]`` log π(a)."""
+        return torch.log_softmax(self.reference_log_probs + self.h, dim=0)[actions]
+
     def log_ratio(self, actions: torch.Tensor) -> torch.Tensor:
         """``[B]`` log π(a)/π⁰(a)."""
         return self.h[actions] - torch.logsumexp(self.reference_log_probs + self.h, dim=0)
@@ -130,6 +134,10 @@ class BanditPrimitives:
     def returns(self, reward: TabularReward, items: Actions) -> torch.Tensor:
         """``[B]`` R(τ) = s(a) for one-step 'trajectories'."""
         return reward.values[items.actions]
+
+    def log_prob(self, policy: RelativePolicy, items: Actions) -> torch.Tensor:
+        """``[B]`` log π(a) of a trainable policy."""
+        return policy.log_prob(items.actions)
 
     def log_ratio(self, policy: RelativePolicy, items: Actions) -> torch.Tensor:
         """``[B]`` log π(a)/π⁰(a) for the policy's reference π⁰."""

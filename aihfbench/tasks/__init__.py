@@ -17,4 +17,8 @@ register(
     higher_is_better=False,
     profiles=("smoke", "cpu", "paper"),
     default_profile="cpu",
+    official_demos=(100, 500, 2000),
+    official_prefs=(1000, 10_000, 245_000),
+    official_seeds=5,
+    seed_resamples_data=True,   # as the paper's repeats: seed s draws the data with data_seed=s
 )

@@ -157,6 +157,10 @@ class BanditTask(Task):
             "true_uncovered_mass": float(true[self.covered:].sum()),
         }
 
+    def recompute_metrics(self, record: dict[str, Any]) -> dict[str, float]:
+        """The metrics of a result record, recomputed from the policy it stores."""
+        return self.evaluate(np.asarray(record["task_record"]["policy_probs"], dtype=np.float64))
+
     def fingerprint(self) -> dict[str, str]:
         return {
             "recipe": RECIPE,

@@ -63,6 +63,10 @@ class Task(ABC):
     def fingerprint(self) -> dict[str, str]:
         """Checksums and recipe version of the data this task serves."""
 
+    def recompute_metrics(self, record: dict[str, Any]) -> dict[str, float] | None:
+        """Re-evaluate the policy a result record stores (None: this task cannot)."""
+        return None
+
     def record(self, trained: Any, demos: Demonstrations, prefs: Preferences) -> dict[str, Any]:
         """Task-specific facts for ``result.json`` (e.g. learned parameters); default none."""
         return {}

@@ -24,6 +24,12 @@ def test_unknown_algo_suggests():
     with pytest.raises(UnknownAlgoError, match="lacks name, Config, fit"):
         get_algo("collections:OrderedDict")
 
+    class DictConfig(Uniform):
+        Config = dict
+
+    with pytest.raises(UnknownAlgoError, match="Config must be a dataclass"):
+        algos._check(DictConfig, "DictConfig")
+
 
 @dataclass
 class UniformConfig:
