@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,3 +113,28 @@ def test_budgets_zero_for_a_source_the_method_does_not_use_are_fine(tmp_path):
     assert record["prefs"] == 0
     with pytest.raises(BudgetError, match="rlhf learns from prefs"):
         run(Cell("bandit", "rlhf", prefs=0), out=tmp_path)
+
+
+def test_on_the_bandit_the_seed_draws_the_data(tmp_path):
+    """Seed s uses data_seed=s (the paper's repeats); an explicit task.data_seed wins."""
+    zero = run(Cell("bandit", "bc", seed=0), out=tmp_path)
+    one = run(Cell("bandit", "bc", seed=1), out=tmp_path)
+    pinned = run(Cell("bandit", "bc", seed=1, overrides=("task.data_seed=0",)), out=tmp_path)
+    assert zero["task_kwargs"]["data_seed"] == 0 and one["task_kwargs"]["data_seed"] == 1
+    assert zero["data"]["demos_sha256"] != one["data"]["demos_sha256"]
+    assert pinned["data"] == zero["data"]
+
+
+def test_records_verify_and_edits_are_caught(aihf_run, tmp_path):
+    from aihfbench.runner import RecordError, load_record
+
+    record, _ = aihf_run
+    path = tmp_path / "result.json"
+    path.write_text((Path(record["run_dir"]) / "result.json").read_text())
+    assert load_record(path)["integrity"] == record["integrity"]
+    path.write_text(path.read_text().replace('"seed": 0', '"seed": 3'))
+    with pytest.raises(RecordError, match="integrity hash does not match"):
+        load_record(path)
+    path.write_text("{not json")
+    with pytest.raises(RecordError, match="corrupted"):
+        load_record(path)
