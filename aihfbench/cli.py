@@ -304,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if os.getcwd() not in sys.path:      # --algo my_module:MyAlgo resolves from here, as `python -m` would
+        sys.path.insert(0, os.getcwd())
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -3,8 +3,10 @@
 overrides, merged with OmegaConf. Every mistake becomes one ConfigError line."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Sequence
@@ -34,8 +36,14 @@ def load_profile(spec: TaskSpec, profile: str) -> dict[str, Any]:
     """Profile section for a task: ``profiles/<family>.yaml`` then ``profiles/<task name>.yaml``."""
     if profile not in spec.profiles:
         raise ConfigError(f"{spec.id} has no profile {profile!r}: choose one of {', '.join(spec.profiles)}")
+    return copy.deepcopy(_profile_section(spec.family, spec.name.lower(), profile))
+
+
+@functools.lru_cache(maxsize=None)
+def _profile_section(family: str, task_name: str, profile: str) -> dict[str, Any]:
+    """Parsed once per process: the YAML files ship with the package and do not change."""
     merged = OmegaConf.create({"task": {}, "algos": {}, "runner": {}})
-    for stem in (spec.family, spec.name.lower()):
+    for stem in (family, task_name):
         path = resources.files("aihfbench") / "profiles" / f"{stem}.yaml"
         if path.is_file():
             section = OmegaConf.create(path.read_text()).get(profile)

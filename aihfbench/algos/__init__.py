@@ -53,7 +53,9 @@ def _check(cls: Any, ref: Any) -> Any:
 def get_algo(name: str) -> Any:
     """``"aihf"`` / ``"AIHF"`` / an entry-point name / ``"my_pkg.module:MyAlgo"`` -> the class."""
     key = str(name).strip().lower()
-    known = _known()
+    known = {**_BUILTIN, **_registered}                 # cheap first: no entry-point scan
+    if key not in known:
+        known = _known()
     if key in known:
         target = known[key]
         cls = target.load() if hasattr(target, "load") else load_entry_point(target)
