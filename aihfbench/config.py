@@ -28,8 +28,8 @@ class Resolved:
     overrides: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"profile": self.profile, "overrides": list(self.overrides),
-                "task_kwargs": self.task_kwargs, "runner": self.runner, "algo": OmegaConf.to_container(OmegaConf.structured(self.algo))}
+        return {"profile": self.profile, "overrides": list(self.overrides), "task_kwargs": self.task_kwargs,
+                "runner": self.runner, "algo_config": OmegaConf.to_container(OmegaConf.structured(self.algo))}
 
 
 def load_profile(spec: TaskSpec, profile: str) -> dict[str, Any]:

@@ -134,6 +134,11 @@ def run_cell_once(cell: Cell, out: str | os.PathLike) -> dict[str, Any]:
                 "traceback": traceback.format_exc(), "seconds": time.perf_counter() - started}
 
 
+def _crashed(cell: Cell, exc: BaseException) -> dict[str, Any]:
+    return {"status": "failed", "cell": asdict(cell), "error": f"worker crashed ({type(exc).__name__}: {exc}); "
+            "the cell is unfinished and re-runs when the grid is run again", "traceback": ""}
+
+
 # ---- executors -----------------------------------------------------------------------------
 def _die_with_parent(parent: int) -> None:
     """Worker initializer: one torch thread, and SIGKILL when the grid process dies."""
@@ -166,11 +171,15 @@ def _local(cells: list[Cell], out: Path, workers: int, on_result: Callable[[dict
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                              initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-        pending = {pool.submit(run_cell_once, cell, out) for cell in cells}
+        futures = {pool.submit(run_cell_once, cell, out): cell for cell in cells}
+        pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                on_result(future.result())
+                try:
+                    on_result(future.result())
+                except Exception as exc:  # noqa: BLE001 - a worker died (e.g. killed, out of memory)
+                    on_result(_crashed(futures[future], exc))
 
 
 def _ray(cells: list[Cell], out: Path, workers: int, on_result: Callable[[dict], None], address: str | None) -> None:
@@ -186,10 +195,14 @@ def _ray(cells: list[Cell], out: Path, workers: int, on_result: Callable[[dict],
         ray.init(runtime_env={"env_vars": env}, log_to_driver=False, **kwargs)
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(_ray_cell)
-        pending = [remote.remote(cell, str(out)) for cell in cells]
+        refs = {remote.remote(cell, str(out)): cell for cell in cells}
+        pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
-            on_result(ray.get(done[0]))
+            try:
+                on_result(ray.get(done[0]))
+            except Exception as exc:  # noqa: BLE001 - the Ray worker or node died
+                on_result(_crashed(refs[done[0]], exc))
     finally:
         if started_here:
             ray.shutdown()

@@ -20,7 +20,7 @@ from . import __version__
 from .algos import _BUILTIN, get_algo
 from .grid import GridSpec, run_grid
 from .io import atomic_write_json
-from .leaderboard import aggregate, find_records, records_frame
+from .leaderboard import aggregate, find_records, load_records, records_frame
 from .registration import make, spec
 from .runner import RecordError, load_record
 
@@ -111,18 +111,12 @@ def _record_problems(record: dict[str, Any], path: str) -> list[str]:
 def check(paths: Iterable[str | Path]) -> tuple[int, list[str]]:
     """Validate records (files, run folders or submission folders). Returns (accepted, problems)."""
     paths = [Path(p) for p in paths]
-    problems: list[str] = []
+    loaded, problems = load_records(paths)
     records: list[dict[str, Any]] = []
-    for path in find_records(paths):
-        try:
-            record = load_record(path)
-        except RecordError as exc:
-            problems.append(str(exc))
-            continue
-        record_problems = _record_problems(record, str(path))
+    for record in loaded:
+        record_problems = _record_problems(record, record["_path"])
         problems += record_problems
         if not record_problems:
-            record["_path"] = str(path)
             records.append(record)
     for manifest_path in [p / "submission.json" for p in paths if (p / "submission.json").is_file()]:
         problems += _manifest_problems(manifest_path)

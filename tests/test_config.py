@@ -20,7 +20,7 @@ def test_nested_and_task_overrides():
     resolved = resolve(get_algo("dpo"), BANDIT, "smoke", ["algo.sft.lr=0.01", "task.covered=40", "task.preset=example1"])
     assert resolved.algo.sft.lr == 0.01
     assert resolved.task_kwargs == {"covered": 40, "preset": "example1"}
-    assert resolved.to_dict()["algo"]["sft"]["lr"] == 0.01
+    assert resolved.to_dict()["algo_config"]["sft"]["lr"] == 0.01
 
 
 @pytest.mark.parametrize("override,message", [

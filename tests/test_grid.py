@@ -160,3 +160,20 @@ def test_ray_executor_runs_the_same_cells(tmp_path):
     report = run_grid(cells, tmp_path, workers=2, executor="ray")
     assert report.count("done") == 4 and len(records(tmp_path)) == 4
     assert run_grid(cells, tmp_path, workers=2, executor="ray").count("skipped") == 4
+
+
+class Crashing(AlgoBase):
+    """Kills its own worker process, as an out-of-memory kill or a segfault would."""
+
+    name = "crashing"
+    Config = NoConfig
+
+    def fit(self, task, demos, prefs, *, seed, log):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_that_dies_is_reported_as_a_failed_cell(tmp_path):
+    spec = GridSpec(("bandit",), (f"{__name__}:Crashing",), ("100",), ("1k",), (0,))
+    report = run_grid(spec.cells(), tmp_path, workers=2)
+    assert report.count("failed") == 1 and "worker crashed" in report.failed[0]["error"]
+    assert records(tmp_path) == {}

@@ -24,7 +24,8 @@ def test_run_directory_holds_config_spec_curve_result_and_checkpoints(aihf_run):
     assert sorted(p.name for p in run_dir.iterdir()) == [
         "config.yaml", "curve.jsonl", "policy.safetensors", "result.json", "reward.safetensors", "spec.json"]
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert config["algo"]["alpha"] == "ratio" and config["demos"] == 2000 and config["profile"] == "cpu"
+    assert config["algo"] == "aihf" and config["algo_config"]["alpha"] == "ratio"
+    assert config["demos"] == 2000 and config["profile"] == "cpu" and config["task_kwargs"] == {"data_seed": 0}
     assert json.loads((run_dir / "spec.json").read_text())["id"] == "Bandit-aihf-v0"
     curve = [json.loads(line) for line in (run_dir / "curve.jsonl").read_text().splitlines()]
     assert any("aihf_loss" in c for c in curve) and any("eval/tv_distance" in c for c in curve)
