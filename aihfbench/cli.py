@@ -233,6 +233,26 @@ def cmd_leaderboard_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_experts_train(args: argparse.Namespace) -> int:
+    try:
+        from .control.experts import ENVS, ExpertConfig, train
+    except ImportError as exc:
+        raise AihfbenchError(f"experts need the control extra ({exc.name} is missing): pip install 'aihfbench[control]'") from None
+    env_id = {e.lower(): e for e in ENVS}.get(args.env.lower()) or {e.split("-")[0].lower(): e for e in ENVS}.get(args.env.lower())
+    if env_id is None:
+        raise AihfbenchError(f"unknown environment {args.env!r}: choose one of {', '.join(ENVS)}")
+    config = ExpertConfig(env_id=env_id, total_steps=args.steps, checkpoint_every=args.checkpoint_every,
+                          eval_episodes=args.eval_episodes, seed=args.seed)
+
+    def report(meta):
+        print(f"{env_id} step {meta['steps']:>9,}: return {meta['mean_return']:9.1f} ± {meta['std_return']:7.1f} "
+              f"({meta['steps_per_second']:.0f} steps/s)", flush=True)
+
+    folder = train(config, args.out, on_checkpoint=report)
+    print(f"done: checkpoints in {folder}/checkpoints")
+    return 0
+
+
 def _executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="parallel cells (one torch thread each)")
     parser.add_argument("--executor", choices=("local", "ray"), default="local",
@@ -294,6 +314,17 @@ def build_parser() -> argparse.ArgumentParser:
     check = board_sub.add_parser("check", help="validate result records or submission folders")
     check.add_argument("paths", nargs="+")
     check.set_defaults(func=cmd_leaderboard_check)
+
+    experts = sub.add_parser("experts", help="train SAC experts for the control tasks")
+    experts_sub = experts.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    train = experts_sub.add_parser("train", help="train (or resume) one expert; safe to kill and restart")
+    train.add_argument("env", help="Hopper-v5, HalfCheetah-v5, Walker2d-v5 (or hopper, halfcheetah, walker2d)")
+    train.add_argument("--steps", type=int, default=1_000_000)
+    train.add_argument("--checkpoint-every", type=int, default=20_000)
+    train.add_argument("--eval-episodes", type=int, default=10)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default="experts")
+    train.set_defaults(func=cmd_experts_train)
 
     fig = sub.add_parser("figure2", help="reproduce the paper's Figure 2 (bandit: SFT, RLHF, AIHF, ground truth)")
     fig.add_argument("--repeats", type=int, default=100, help="independent data draws to average (paper: 100)")
