@@ -253,6 +253,96 @@ def cmd_experts_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _control_spec(name: str):
+    from .registration import spec
+
+    s = spec(name)
+    if s.family != "control":
+        raise AihfbenchError(f"{s.id} is a {s.family} task; `aihfbench data` builds the control tasks' splits "
+                             "(hopper, halfcheetah, walker2d)")
+    try:
+        from .control.splits import BuildSpec
+    except ImportError as exc:
+        raise AihfbenchError(f"control data needs the control extra ({exc.name} is missing): pip install 'aihfbench[control]'") from None
+    return s, BuildSpec(env_id=s.kwargs["env_id"], short=s.kwargs["short"])
+
+
+def cmd_data_build(args: argparse.Namespace) -> int:
+    import time
+
+    from tqdm.auto import tqdm
+
+    from .control.splits import build
+    from .tasks.control import shipped_checkpoints
+
+    s, build_spec = _control_spec(args.task)
+    folder = Path(args.checkpoints) if args.checkpoints else shipped_checkpoints(build_spec.env_id)
+    bars: dict = {}
+
+    def progress(stage, done, total):
+        bar = bars.setdefault(stage, tqdm(total=total, desc=stage, unit="step", disable=not sys.stderr.isatty()))
+        bar.n = min(done, total)
+        bar.refresh()
+
+    start = time.perf_counter()
+    manifest = build(build_spec, folder, force=args.force, progress=progress)
+    for bar in bars.values():
+        bar.close()
+    print(f"{s.id}: built from {sum(len(v) for v in manifest['checkpoints'].values())} checkpoints in "
+          f"{time.perf_counter() - start:.1f} s ({len(manifest['files'])} files pinned in the manifest)")
+    return 0
+
+
+def cmd_data_verify(args: argparse.Namespace) -> int:
+    from .control.splits import verify
+
+    s, build_spec = _control_spec(args.task)
+    manifest = verify(build_spec)
+    print(f"{s.id}: {len(manifest['files'])} files match the manifest ({manifest['recipe']})")
+    return 0
+
+
+def cmd_data_info(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from .registration import make
+
+    s, _ = _control_spec(args.task)
+    task = make(s.id, build=False)
+    table = Table(title=f"{s.id}: quality of the splits (true reward; paper Table 1)")
+    for col in ("split", "mean ± std", "size"):
+        table.add_column(col)
+    sizes = [f"{task.max_demos:,} transitions", f"{task.max_prefs:,} pairs", f"{task.max_prefs:,} pairs"]
+    for (name, (mean, std)), size in zip(task.quality().items(), sizes):
+        table.add_row(name, f"{mean:,.1f} ± {std:,.1f}", size)
+    _console().print(table)
+    for grade, members in task.manifest["checkpoints"].items():
+        returns = ", ".join(f"{c['mean_return']:.0f}@{c['steps'] // 1000}k" for c in members)
+        print(f"{grade:>6} checkpoints: {returns}")
+    return 0
+
+
+def cmd_data_publish(args: argparse.Namespace) -> int:
+    """Thin: the Hub's own upload functions do the work (cannot be exercised offline)."""
+    from .control.splits import minari_root, task_folder, verify
+
+    s, build_spec = _control_spec(args.task)
+    manifest = verify(build_spec)
+    try:
+        from huggingface_hub import HfApi
+    except ImportError:
+        raise AihfbenchError("publishing needs huggingface_hub: pip install huggingface_hub") from None
+    api = HfApi()
+    api.create_repo(args.repo, repo_type="dataset", exist_ok=True)
+    api.upload_folder(repo_id=args.repo, repo_type="dataset", folder_path=str(task_folder(build_spec)),
+                      path_in_repo=f"{build_spec.short}/pairs")
+    for dataset_id in manifest["datasets"].values():
+        api.upload_folder(repo_id=args.repo, repo_type="dataset", folder_path=str(minari_root() / dataset_id),
+                          path_in_repo=f"minari/{dataset_id}")
+    print(f"published {s.id} to https://huggingface.co/datasets/{args.repo}")
+    return 0
+
+
 def _executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="parallel cells (one torch thread each)")
     parser.add_argument("--executor", choices=("local", "ray"), default="local",
@@ -325,6 +415,23 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", default="experts")
     train.set_defaults(func=cmd_experts_train)
+
+    data = sub.add_parser("data", help="build, verify, describe or publish a control task's splits")
+    data_sub = data.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    build = data_sub.add_parser("build", help="roll out expert checkpoints into Minari datasets and a pair table")
+    build.add_argument("task")
+    build.add_argument("--checkpoints", default=None, help="checkpoint folder (default: the ones shipped in the package)")
+    build.add_argument("--force", action="store_true", help="rebuild even if built")
+    build.set_defaults(func=cmd_data_build)
+    for action, func, text in (("verify", cmd_data_verify, "check every file against the manifest's sha256"),
+                               ("info", cmd_data_info, "quality table of the splits (paper Table 1)")):
+        p = data_sub.add_parser(action, help=text)
+        p.add_argument("task")
+        p.set_defaults(func=func)
+    publish = data_sub.add_parser("publish", help="push the splits to the Hugging Face Hub (needs network and a token)")
+    publish.add_argument("task")
+    publish.add_argument("--repo", required=True, help="ORG/NAME of the Hub dataset repository")
+    publish.set_defaults(func=cmd_data_publish)
 
     fig = sub.add_parser("figure2", help="reproduce the paper's Figure 2 (bandit: SFT, RLHF, AIHF, ground truth)")
     fig.add_argument("--repeats", type=int, default=100, help="independent data draws to average (paper: 100)")

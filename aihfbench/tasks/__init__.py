@@ -22,3 +22,29 @@ register(
     official_seeds=5,
     seed_resamples_data=True,   # as the paper's repeats: seed s draws the data with data_seed=s
 )
+
+# D4RL reference returns (random, expert) for the normalised score; tasks/control.py uses the same.
+_D4RL = {"Hopper-v5": {"random": -20.272305, "expert": 3234.3},
+         "HalfCheetah-v5": {"random": -280.178953, "expert": 12135.0},
+         "Walker2d-v5": {"random": 1.629008, "expert": 4592.3}}
+
+for _name, _env, _short, _aliases in (("Hopper", "Hopper-v5", "hopper", ("hopper",)),
+                                      ("HalfCheetah", "HalfCheetah-v5", "halfcheetah", ("halfcheetah", "cheetah")),
+                                      ("Walker2d", "Walker2d-v5", "walker2d", ("walker2d", "walker"))):
+    register(
+        f"{_name}-aihf-v0",
+        "aihfbench.tasks.control:ControlTask",
+        family="control",
+        description=f"MuJoCo {_env}: demonstrations from high-quality SAC checkpoints, preferences between "
+                    "50-step segments of low/medium-quality rollouts (paper §6.1).",
+        kwargs={"env_id": _env, "short": _short},
+        aliases=_aliases,
+        datasets=(f"aihfbench/{_short}/expert-v0", f"aihfbench/{_short}/pool-v0", f"pairs:control-recipe-1"),
+        demo_unit="transitions",
+        pref_unit="labelled segment pairs (50 steps)",
+        default_demos=10_000,
+        default_prefs=20_000,
+        reference_scores=_D4RL[_env],
+        primary_metric="normalized_score",
+        higher_is_better=True,
+    )

@@ -1,0 +1,53 @@
+"""The squashed-Gaussian MLP actor (SAC's), in torch, loadable from expert checkpoints."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
+
+
+class SquashedGaussianActor(nn.Module):
+    """a = tanh(μ(s) + σ(s)·ε): hidden ReLU layers, then mean and log-std heads."""
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64)):
+        super().__init__()
+        layers, width = [], obs_dim
+        for units in hidden:
+            layers += [nn.Linear(width, units), nn.ReLU()]
+            width = units
+        self.body = nn.Sequential(*layers)
+        self.mean = nn.Linear(width, act_dim)
+        self.log_std = nn.Linear(width, act_dim)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(obs)
+        return self.mean(h), self.log_std(h).clamp(LOG_STD_MIN, LOG_STD_MAX)
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, *, deterministic: bool = True, generator: torch.Generator | None = None) -> np.ndarray:
+        mean, log_std = self(torch.as_tensor(obs, dtype=torch.float32))
+        if deterministic:
+            return torch.tanh(mean).numpy()
+        noise = torch.randn(mean.shape, generator=generator)
+        return torch.tanh(mean + log_std.exp() * noise).numpy()
+
+    @classmethod
+    def from_sbx_checkpoint(cls, path: str | Path) -> "SquashedGaussianActor":
+        """Load actor parameters saved by ``aihfbench experts train`` (flax Dense layers)."""
+        from safetensors.numpy import load_file
+
+        params = load_file(str(path))
+        dense = sorted({k.split("/")[1] for k in params}, key=lambda name: int(name.split("_")[1]))
+        kernels = [params[f"params/{d}/kernel"] for d in dense]
+        hidden = tuple(k.shape[1] for k in kernels[:-2])
+        actor = cls(kernels[0].shape[0], kernels[-1].shape[1], hidden)
+        linears = [m for m in actor.body if isinstance(m, nn.Linear)] + [actor.mean, actor.log_std]
+        with torch.no_grad():
+            for layer, name in zip(linears, dense):
+                layer.weight.copy_(torch.from_numpy(params[f"params/{name}/kernel"].T.copy()))
+                layer.bias.copy_(torch.from_numpy(params[f"params/{name}/bias"].copy()))
+        return actor

@@ -1,0 +1,206 @@
+"""``Hopper-aihf-v0``, ``HalfCheetah-aihf-v0``, ``Walker2d-aihf-v0``: MuJoCo tasks with fixed,
+checksummed splits (see ``aihfbench.control.splits`` for the recipe).
+
+Units: ``--demos`` counts transitions, ``--prefs`` counts labelled pairs of 50-step segments.
+Scores: return, and the D4RL-normalised score 100·(R − R_random)/(R_expert − R_random).
+Optional simulated-teacher noise (B-Pref style) relabels the pairs deterministically:
+``teacher="bt"`` (Bradley–Terry-rational, P(keep) = σ((R_w − R_l)/temperature)) or
+``teacher="mistake"`` (each label flipped with probability ``epsilon``).
+"""
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..data import Demonstrations, Preferences, fingerprint_arrays
+from ..errors import ConfigError
+from .base import Task
+
+TEACHERS = ("perfect", "bt", "mistake")
+DEMO_UNIT = "transitions"
+PREF_UNIT = "labelled segment pairs (50 steps)"
+
+
+def shipped_checkpoints(env_id: str) -> Path:
+    return Path(str(resources.files("aihfbench") / "control" / "checkpoints" / env_id))
+
+
+class ControlTask(Task):
+    def __init__(self, spec, env_id: str, short: str, teacher: str = "perfect", temperature: float = 1.0,
+                 epsilon: float = 0.0, noise_seed: int = 0, checkpoints: str | None = None, build: bool = True):
+        super().__init__(spec)
+        if teacher not in TEACHERS:
+            raise ConfigError(f"teacher must be one of {', '.join(TEACHERS)}, got {teacher!r}")
+        if not temperature > 0 or not 0 <= epsilon <= 0.5:
+            raise ConfigError("teacher noise needs temperature > 0 and 0 <= epsilon <= 0.5")
+        from ..control.splits import BuildSpec, build as build_splits, task_folder, verify
+
+        self.env_id, self.short = env_id, short
+        self.teacher = {"teacher": teacher, "temperature": float(temperature), "epsilon": float(epsilon),
+                        "noise_seed": int(noise_seed)}
+        self.build_spec = BuildSpec(env_id=env_id, short=short)
+        if not (task_folder(self.build_spec) / "manifest.json").exists():
+            if not build:
+                raise ConfigError(f"{spec.id} data is not built: run `aihfbench data build {short}`")
+            from tqdm.auto import tqdm
+
+            bars: dict[str, Any] = {}
+
+            def progress(stage, done, total):
+                bar = bars.setdefault(stage, tqdm(total=total, desc=f"building {short} {stage}", unit="step"))
+                bar.n = min(done, total)
+                bar.refresh()
+
+            build_splits(self.build_spec, Path(checkpoints) if checkpoints else shipped_checkpoints(env_id),
+                         progress=progress)
+            for bar in bars.values():
+                bar.close()
+        self.manifest = verify(self.build_spec)
+        self.folder = task_folder(self.build_spec)
+
+    def __repr__(self) -> str:
+        return f"ControlTask<{self.spec.id}>(env={self.env_id}, teacher={self.teacher['teacher']})"
+
+    # data -------------------------------------------------------------------------------------
+    @staticmethod
+    def _flatten(dataset_id: str) -> dict[str, np.ndarray]:
+        import minari
+
+        episodes = list(minari.load_dataset(dataset_id).iterate_episodes())
+        obs = np.concatenate([e.observations[:-1] for e in episodes]).astype(np.float32)
+        return {
+            "obs": obs,
+            "action": np.concatenate([e.actions for e in episodes]).astype(np.float32),
+            "reward": np.concatenate([e.rewards for e in episodes]).astype(np.float32),
+            "next_obs": np.concatenate([e.observations[1:] for e in episodes]).astype(np.float32),
+            "terminal": np.concatenate([e.terminations for e in episodes]).astype(bool),
+            "episode": np.concatenate([np.full(len(e.rewards), i) for i, e in enumerate(episodes)]).astype(np.int64),
+            "offsets": np.concatenate([[0], np.cumsum([len(e.rewards) for e in episodes])]).astype(np.int64),
+        }
+
+    @cached_property
+    def _expert(self) -> dict[str, np.ndarray]:
+        return self._flatten(self.manifest["datasets"]["expert"])
+
+    @cached_property
+    def pool(self) -> dict[str, np.ndarray]:
+        """The preference pool's transitions; ``offsets[e]`` is where episode e starts."""
+        return self._flatten(self.manifest["datasets"]["pool"])
+
+    @cached_property
+    def _demos(self) -> Demonstrations:
+        return Demonstrations({k: v for k, v in self._expert.items() if k != "offsets"}, unit=DEMO_UNIT)
+
+    @cached_property
+    def _prefs(self) -> Preferences:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self.folder / "pairs.parquet").to_pydict()
+        cols = {k: np.asarray(v) for k, v in table.items()}
+        flip = self._noise(cols["chosen_return"] - cols["rejected_return"])
+        for name in ("episode", "start", "return"):
+            c, r = cols[f"chosen_{name}"], cols[f"rejected_{name}"]
+            cols[f"chosen_{name}"], cols[f"rejected_{name}"] = np.where(flip, r, c), np.where(flip, c, r)
+        cols["flipped"] = flip
+        return Preferences(cols, unit=PREF_UNIT)
+
+    def _noise(self, margin: np.ndarray) -> np.ndarray:
+        rng = np.random.default_rng([self.teacher["noise_seed"], 7])
+        u = rng.random(len(margin))
+        if self.teacher["teacher"] == "bt":
+            return u >= 1 / (1 + np.exp(-margin / self.teacher["temperature"]))
+        if self.teacher["teacher"] == "mistake":
+            return u < self.teacher["epsilon"]
+        return np.zeros(len(margin), dtype=bool)
+
+    def _demo_split(self) -> Demonstrations:
+        return self._demos
+
+    def _pref_split(self) -> Preferences:
+        return self._prefs
+
+    # batch samplers ---------------------------------------------------------------------------
+    def segments(self, episodes: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``[B, 50, obs_dim]`` observations and ``[B, 50, act_dim]`` actions of pool segments."""
+        from ..control.splits import SEGMENT
+
+        rows = self.pool["offsets"][episodes][:, None] + starts[:, None] + np.arange(SEGMENT)
+        return self.pool["obs"][rows], self.pool["action"][rows]
+
+    def preference_batches(self, prefs: Preferences, batch_size: int, seed: int = 0) -> Iterator[dict[str, Any]]:
+        """Endless batches of (segment_w, segment_l) torch tensors drawn from ``prefs``."""
+        import torch
+
+        rng = np.random.default_rng(seed)
+        while True:
+            b = prefs.sample(batch_size, rng)
+            obs_w, act_w = self.segments(b["chosen_episode"], b["chosen_start"])
+            obs_l, act_l = self.segments(b["rejected_episode"], b["rejected_start"])
+            yield {"obs_w": torch.from_numpy(obs_w), "act_w": torch.from_numpy(act_w),
+                   "obs_l": torch.from_numpy(obs_l), "act_l": torch.from_numpy(act_l)}
+
+    def demo_batches(self, demos: Demonstrations, batch_size: int, seed: int = 0) -> Iterator[dict[str, Any]]:
+        """Endless batches of demonstration (s, a) torch tensors."""
+        import torch
+
+        rng = np.random.default_rng(seed)
+        while True:
+            b = demos.sample(batch_size, rng)
+            yield {"obs": torch.from_numpy(b["obs"]), "action": torch.from_numpy(b["action"])}
+
+    # environment and scoring ------------------------------------------------------------------
+    def env(self, **kwargs: Any):
+        import gymnasium as gym
+
+        return gym.make(self.env_id, **kwargs)
+
+    def normalized_score(self, ret: float) -> float:
+        """D4RL's normalisation with the spec's reference returns."""
+        random, expert = self.spec.reference_scores["random"], self.spec.reference_scores["expert"]
+        return 100 * (ret - random) / (expert - random)
+
+    def evaluate(self, policy: Any, episodes: int = 10, seed: int = 0) -> dict[str, float]:
+        """True-reward return of ``policy.act(obs)`` (deterministic) over ``episodes`` episodes."""
+        env = self.env()
+        returns = []
+        for episode in range(episodes):
+            obs, _ = env.reset(seed=1_000_000 + seed * 1000 + episode)
+            done, total = False, 0.0
+            while not done:
+                obs, reward, terminated, truncated, _ = env.step(policy.act(obs))
+                total += float(reward)
+                done = terminated or truncated
+            returns.append(total)
+        env.close()
+        mean = float(np.mean(returns))
+        return {"normalized_score": self.normalized_score(mean), "return_mean": mean,
+                "return_std": float(np.std(returns)), "episodes": episodes}
+
+    def primitives(self, seed: int = 0):
+        from ..errors import AihfbenchError
+
+        raise AihfbenchError(f"no method can train on {self.spec.id} yet: the control primitives (SAC policy "
+                             "optimiser, reward MLP) are not built (issue #4); the data and evaluation are ready")
+
+    def fingerprint(self) -> dict[str, str]:
+        return {"recipe": self.manifest["recipe"],
+                "manifest_sha256": fingerprint_arrays({"m": np.frombuffer(
+                    json.dumps(self.manifest["files"], sort_keys=True).encode(), dtype=np.uint8)}),
+                "teacher": json.dumps(self.teacher, sort_keys=True)}
+
+    def quality(self) -> dict[str, tuple[float, float]]:
+        """Mean ± std return: demonstration episodes, preferred and non-preferred segments (Table 1)."""
+        e = self._expert
+        episode_returns = np.add.reduceat(e["reward"], e["offsets"][:-1])
+        p = self._prefs.columns
+        return {"demonstrations (episode return)": (float(episode_returns.mean()), float(episode_returns.std())),
+                "preferred segments (50-step return)": (float(p["chosen_return"].mean()), float(p["chosen_return"].std())),
+                "non-preferred segments (50-step return)": (float(p["rejected_return"].mean()), float(p["rejected_return"].std()))}
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "env_id": self.env_id, "teacher": self.teacher, "quality": self.quality()}
