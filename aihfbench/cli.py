@@ -343,6 +343,21 @@ def cmd_data_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_experts_ship(args: argparse.Namespace) -> int:
+    from .control.experts import ENVS, ship
+    from .tasks.control import shipped_checkpoints
+
+    env_id = {e.split("-")[0].lower(): e for e in ENVS}.get(args.env.lower().split("-")[0])
+    if env_id is None:
+        raise AihfbenchError(f"unknown environment {args.env!r}: choose one of {', '.join(ENVS)}")
+    source = Path(args.source or f"experts/{env_id}/checkpoints")
+    shipped = ship(env_id, source, shipped_checkpoints(env_id))
+    for c in shipped:
+        print(f"{c['grade']:>6}  step {c['steps']:>9,}  return {c['mean_return']:9.1f}")
+    print(f"shipped {len(shipped)} checkpoints into {shipped_checkpoints(env_id)}")
+    return 0
+
+
 def _executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="parallel cells (one torch thread each)")
     parser.add_argument("--executor", choices=("local", "ray"), default="local",
@@ -415,6 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", default="experts")
     train.set_defaults(func=cmd_experts_train)
+    ship = experts_sub.add_parser("ship", help="copy the graded checkpoints into the package for `data build`")
+    ship.add_argument("env")
+    ship.add_argument("--source", default=None, help="checkpoint folder (default: experts/<env>/checkpoints)")
+    ship.set_defaults(func=cmd_experts_ship)
 
     data = sub.add_parser("data", help="build, verify, describe or publish a control task's splits")
     data_sub = data.add_subparsers(dest="action", required=True, parser_class=_Parser)

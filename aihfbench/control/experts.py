@@ -159,3 +159,22 @@ def train(config: ExpertConfig, out: str | Path = "experts",
         if on_checkpoint:
             on_checkpoint(meta)
     return folder
+
+
+def ship(env_id: str, source: str | Path, target: str | Path) -> list[dict[str, Any]]:
+    """Copy the checkpoints the splits use (every graded one) into ``target`` (the package)."""
+    from .splits import grade, load_checkpoints
+
+    graded = grade(load_checkpoints(Path(source)))
+    target = Path(target)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    shipped = []
+    for grade_name, members in graded.items():
+        for c in members:
+            weights = Path(c["path"])
+            shutil.copy2(weights, target / weights.name)
+            meta = {k: v for k, v in c.items() if k != "path"}
+            atomic_write_json(target / weights.with_suffix(".json").name, {**meta, "grade": grade_name})
+            shipped.append({**meta, "grade": grade_name})
+    return sorted(shipped, key=lambda c: c["steps"])
