@@ -54,19 +54,14 @@ def _flatten(params: Any) -> dict[str, np.ndarray]:
 def _evaluate(model: Any, env_id: str, episodes: int, seed: int) -> list[float]:
     import gymnasium as gym
 
+    from .policy import episode_returns
+
     env = gym.make(env_id)
-    returns = []
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=10_000 + seed * 1000 + episode)
-        done, total = False, 0.0
-        while not done:
-            action, _ = model.predict(obs, deterministic=True)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    env.close()
-    return returns
+    try:
+        return episode_returns(env, lambda obs: model.predict(obs, deterministic=True)[0], episodes,
+                               seed=10_000 + seed * 1000)
+    finally:
+        env.close()
 
 
 def _save_state(model: Any, folder: Path, meta: dict[str, Any]) -> None:

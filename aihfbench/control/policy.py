@@ -51,3 +51,17 @@ class SquashedGaussianActor(nn.Module):
                 layer.weight.copy_(torch.from_numpy(params[f"params/{name}/kernel"].T.copy()))
                 layer.bias.copy_(torch.from_numpy(params[f"params/{name}/bias"].copy()))
         return actor
+
+
+def episode_returns(env, act, episodes: int, seed: int) -> list[float]:
+    """True-reward returns of ``act(obs)`` over ``episodes`` episodes seeded ``seed, seed+1, ...``."""
+    returns = []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        done, total = False, 0.0
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(act(obs))
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    return returns

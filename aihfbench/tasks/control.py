@@ -166,17 +166,13 @@ class ControlTask(Task):
 
     def evaluate(self, policy: Any, episodes: int = 10, seed: int = 0) -> dict[str, float]:
         """True-reward return of ``policy.act(obs)`` (deterministic) over ``episodes`` episodes."""
+        from ..control.policy import episode_returns
+
         env = self.env()
-        returns = []
-        for episode in range(episodes):
-            obs, _ = env.reset(seed=1_000_000 + seed * 1000 + episode)
-            done, total = False, 0.0
-            while not done:
-                obs, reward, terminated, truncated, _ = env.step(policy.act(obs))
-                total += float(reward)
-                done = terminated or truncated
-            returns.append(total)
-        env.close()
+        try:
+            returns = episode_returns(env, policy.act, episodes, seed=1_000_000 + seed * 1000)
+        finally:
+            env.close()
         mean = float(np.mean(returns))
         return {"normalized_score": self.normalized_score(mean), "return_mean": mean,
                 "return_std": float(np.std(returns)), "episodes": episodes}
