@@ -37,15 +37,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     import torch
     from rich.table import Table
 
+    from .io import finite_json
     from .runner import Cell, run
 
+    if args.threads < 1:
+        raise AihfbenchError(f"--threads must be >= 1, got {args.threads}")
     torch.set_num_threads(args.threads)
     cell = Cell(task=args.task, algo=args.algo, demos=args.demos, prefs=args.prefs, seed=args.seed,
                 profile=args.profile, overrides=tuple(args.overrides))
     record = run(cell, out=args.out, progress=not args.quiet and sys.stderr.isatty())
     if args.json:
-        print(json.dumps({k: record[k] for k in ("task", "algo", "demos", "prefs", "seed", "profile", "metrics", "run_dir")},
-                         default=_fmt))
+        print(json.dumps(finite_json({k: record[k] for k in ("task", "algo", "demos", "prefs", "seed", "profile",
+                                                               "metrics", "run_dir")}), allow_nan=False))
         return 0
     table = Table(title=f"{record['algo']} on {record['task']}  ·  demos={record['demos']:,}  prefs={record['prefs']:,}  "
                         f"seed={record['seed']}  profile={record['profile']}")
@@ -189,12 +192,10 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     from .algos import get_algo
-    from .grid import GridSpec
-    from .submission import official_grid, submit
+    from .submission import official_cells, submit
 
     cls = get_algo(args.algo)
-    grid = official_grid(args.task, args.profile)
-    cells = GridSpec(grid.tasks, (args.algo,), grid.demos, grid.prefs, grid.seeds, grid.profile).cells()
+    cells = official_cells(args.algo, args.task, args.profile)
     with GridProgress(len(cells), args.workers, f"submit {cls.name}") as progress:
         result = submit(args.algo, args.task, profile=args.profile, out=args.out, workers=args.workers,
                         executor=args.executor, on_result=progress)
@@ -235,12 +236,10 @@ def cmd_leaderboard_check(args: argparse.Namespace) -> int:
 
 def cmd_experts_train(args: argparse.Namespace) -> int:
     try:
-        from .control.experts import ENVS, ExpertConfig, train
+        from .control.experts import ExpertConfig, resolve_env, train
     except ImportError as exc:
         raise AihfbenchError(f"experts need the control extra ({exc.name} is missing): pip install 'aihfbench[control]'") from None
-    env_id = {e.lower(): e for e in ENVS}.get(args.env.lower()) or {e.split("-")[0].lower(): e for e in ENVS}.get(args.env.lower())
-    if env_id is None:
-        raise AihfbenchError(f"unknown environment {args.env!r}: choose one of {', '.join(ENVS)}")
+    env_id = resolve_env(args.env)
     config = ExpertConfig(env_id=env_id, total_steps=args.steps, checkpoint_every=args.checkpoint_every,
                           eval_episodes=args.eval_episodes, seed=args.seed)
 
@@ -344,12 +343,10 @@ def cmd_data_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_experts_ship(args: argparse.Namespace) -> int:
-    from .control.experts import ENVS, ship
+    from .control.experts import resolve_env, ship
     from .tasks.control import shipped_checkpoints
 
-    env_id = {e.split("-")[0].lower(): e for e in ENVS}.get(args.env.lower().split("-")[0])
-    if env_id is None:
-        raise AihfbenchError(f"unknown environment {args.env!r}: choose one of {', '.join(ENVS)}")
+    env_id = resolve_env(args.env)
     source = Path(args.source or f"experts/{env_id}/checkpoints")
     shipped = ship(env_id, source, shipped_checkpoints(env_id))
     for c in shipped:

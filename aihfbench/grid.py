@@ -2,9 +2,10 @@
 
 Exactly-once rests on three facts:
 1. a cell's run directory appears by one atomic rename, only when complete (runner);
-2. a cell runs only under an exclusive ``flock`` on its lock file, so two grids (or an
-   orphaned worker) never run it at the same time; the holder re-checks for a finished
-   record after taking the lock, and removes the cell's stale staging directories;
+2. a cell runs only under an exclusive ``flock`` on its lock file (``runner.cell_lock``,
+   keyed by the cell's path inside the resolved runs root, and also taken by
+   ``aihfbench run``), so two grids, a grid and a run, or an orphaned worker never run it at
+   the same time; the holder re-checks for a finished record after taking the lock;
 3. local workers die with the grid process (``PR_SET_PDEATHSIG``), so ``kill -9`` of the
    grid leaves no worker that could publish late.
 A record that fails its integrity check counts as unfinished and is re-run (reported).
@@ -12,24 +13,20 @@ A record that fails its integrity check counts as unfinished and is re-run (repo
 from __future__ import annotations
 
 import ctypes
-import fcntl
-import hashlib
 import itertools
 import os
-import shutil
 import signal
 import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .budgets import parse_budget
 from .errors import AihfbenchError
-from .runner import Cell, RecordError, execute, load_record, prepare, staging_prefix
+from .runner import Cell, RecordError, cell_lock, execute, load_record, prepare
 
 
 class GridError(AihfbenchError):
@@ -87,19 +84,6 @@ def grid_from_args(tasks: str, algos: str, demos: str, prefs: str, seeds: str, p
 
 
 # ---- one cell, exactly once -------------------------------------------------------------
-@contextmanager
-def cell_lock(out: Path, run_dir: Path):
-    locks = Path(out) / ".locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    path = locks / (hashlib.sha256(str(run_dir).encode()).hexdigest()[:24] + ".lock")
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def cell_state(run_dir: Path) -> str | None:
     """None when the cell is finished and its record verifies; else why it must (re)run."""
     record = run_dir / "result.json"
@@ -119,13 +103,11 @@ def run_cell_once(cell: Cell, out: str | os.PathLike) -> dict[str, Any]:
     out = Path(out)
     try:
         p = prepare(cell, out)
-        with cell_lock(out, p.run_dir):
+        with cell_lock(p):
             why = cell_state(p.run_dir)
             if why is None:
                 return {"status": "skipped", "cell": asdict(cell), "run_dir": str(p.run_dir)}
-            for stale in (out / ".staging").glob(staging_prefix(p) + "*"):
-                shutil.rmtree(stale, ignore_errors=True)          # left by a killed earlier attempt
-            record = execute(p, out, started=started)
+            record = execute(p, started=started)
             return {"status": "done", "cell": asdict(cell), "run_dir": str(p.run_dir),
                     "rerun_reason": None if why == "missing" else why,
                     "seconds": time.perf_counter() - started, "fit_time_s": record["fit_time_s"]}
@@ -166,20 +148,50 @@ class GridReport:
         return [r for r in self.results if r["status"] == "failed"]
 
 
-def _local(cells: list[Cell], out: Path, workers: int, on_result: Callable[[dict], None]) -> None:
+def _local(cells: list[Cell], out: Path, workers: int, on_result: Callable[[dict], None],
+           max_crashes: int = 2) -> None:
+    """A process pool with at most ``workers`` cells in flight. If a worker dies (killed,
+    out of memory) the pool is rebuilt and the cells that were in flight go back in the
+    queue; a cell in flight at ``max_crashes`` breaks is reported as failed (it is the
+    culprit or, at worst, one of ``workers - 1`` bystanders), so one bad cell cannot stop
+    the grid and no cell is lost."""
     import multiprocessing as mp
+    from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(run_cell_once, cell, out): cell for cell in cells}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                try:
-                    on_result(future.result())
-                except Exception as exc:  # noqa: BLE001 - a worker died (e.g. killed, out of memory)
-                    on_result(_crashed(futures[future], exc))
+    crashes: dict[int, int] = {}
+    queue = deque(cells)
+    while queue:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+            in_flight: dict[Any, Cell] = {}
+            broken = False
+            while (queue or in_flight) and not broken:
+                while queue and len(in_flight) < workers:
+                    cell = queue.popleft()
+                    in_flight[pool.submit(run_cell_once, cell, out)] = cell
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    cell = in_flight.pop(future)
+                    try:
+                        on_result(future.result())
+                    except BrokenProcessPool as exc:
+                        broken = True
+                        crashes[id(cell)] = crashes.get(id(cell), 0) + 1
+                        if crashes[id(cell)] >= max_crashes:
+                            on_result(_crashed(cell, exc))
+                        else:
+                            queue.appendleft(cell)
+            if broken:                                   # the rest of the flight died with the pool
+                for future, cell in in_flight.items():
+                    if future.done() and future.exception() is None:
+                        on_result(future.result())       # finished just before the break
+                        continue
+                    crashes[id(cell)] = crashes.get(id(cell), 0) + 1
+                    if crashes[id(cell)] >= max_crashes:
+                        on_result(_crashed(cell, BrokenProcessPool("worker died")))
+                    else:
+                        queue.appendleft(cell)
 
 
 def _ray(cells: list[Cell], out: Path, workers: int, on_result: Callable[[dict], None], address: str | None) -> None:
@@ -195,7 +207,7 @@ def _ray(cells: list[Cell], out: Path, workers: int, on_result: Callable[[dict],
         ray.init(runtime_env={"env_vars": env}, log_to_driver=False, **kwargs)
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(_ray_cell)
-        refs = {remote.remote(cell, str(out)): cell for cell in cells}
+        refs = {remote.remote(cell, str(out.resolve())): cell for cell in cells}
         pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)

@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def finite_json(value: Any) -> Any:
     """JSON has no Infinity/NaN: write them as null (documented per metric)."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -28,6 +32,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)          # mkstemp makes 0600; give files the usual mode
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -37,14 +37,18 @@ def find_records(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def load_records(paths: Iterable[str | Path]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Verified records (each with its ``_path``) and one line per refused file."""
+def load_records(paths: Iterable[str | Path], *, official_only: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+    """Verified records (each with its ``_path``) and one line per refused file.
+    ``official_only`` also refuses records run with overrides (they are not the profile's cell)."""
     records, problems = [], []
     for path in find_records(paths):
         try:
             record = load_record(path)
         except RecordError as exc:
             problems.append(str(exc))
+            continue
+        if official_only and record.get("overrides"):
+            problems.append(f"{path}: run with overrides {record['overrides']}; leaderboards show the profiles as they are")
             continue
         record["_path"] = str(path)
         records.append(record)
@@ -85,7 +89,7 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     for key, group in frame.groupby(keys, sort=True):
         values = group.sort_values("seed")["value"].to_numpy(dtype=float)
         values = values[np.isfinite(values)]
-        row = dict(zip(keys, key), seeds=len(group), metric=group["metric"].iloc[0],
+        row = dict(zip(keys, key), seeds=len(values), metric=group["metric"].iloc[0],
                    higher_is_better=bool(group["higher_is_better"].iloc[0]),
                    mean=float(values.mean()) if len(values) else np.nan)
         row["ci_low"], row["ci_high"] = _ci(values, lambda x, axis=-1: np.mean(x, axis=axis))
@@ -201,7 +205,7 @@ def curves_figure(curves: pd.DataFrame, metric: str, title: str, path: Path) -> 
 
 def render(paths: Iterable[str | Path], out: str | Path = "leaderboards") -> dict[str, Any]:
     """Build every (task, profile) page under ``out`` from the records below ``paths``."""
-    records, problems = load_records(paths)
+    records, problems = load_records(paths, official_only=True)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     frame = records_frame(records)

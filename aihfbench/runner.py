@@ -11,13 +11,14 @@ staging directory and renamed into place only when complete.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +33,7 @@ from . import __version__
 from .algos import get_algo
 from .budgets import format_budget, parse_budget
 from .config import Resolved, resolve
-from .errors import AihfbenchError, BudgetError, OutputError
+from .errors import AihfbenchError, BudgetError, ConfigError, OutputError
 from .io import atomic_write_json, atomic_write_text, finite_json
 from .provenance import provenance
 from .registration import TaskSpec, make, spec
@@ -70,12 +71,20 @@ class Prepared:
     task: Any
     demos: Any
     prefs: Any
+    out: Path            # the runs root, resolved
     run_dir: Path
+
+    @property
+    def key(self) -> str:
+        """The cell's identity inside its root: the same however ``--out`` is spelled."""
+        return hashlib.sha256(str(self.run_dir.relative_to(self.out)).encode()).hexdigest()[:24]
 
 
 def prepare(cell: Cell, out: str | os.PathLike = "runs") -> Prepared:
     """Validate a cell completely (ids, budgets, config, output dir) without writing a run."""
     spec_ = spec(cell.task)
+    if not isinstance(cell.seed, int) or cell.seed < 0:
+        raise ConfigError(f"--seed must be an integer >= 0, got {cell.seed!r}")
     algo_cls = get_algo(cell.algo)
     profile = cell.profile or spec_.default_profile
     config = resolve(algo_cls, spec_, profile, cell.overrides)
@@ -88,9 +97,10 @@ def prepare(cell: Cell, out: str | os.PathLike = "runs") -> Prepared:
     for source, n in (("demos", n_demos), ("prefs", n_prefs)):
         if source in getattr(algo_cls, "uses", ("demos", "prefs")) and n == 0:
             raise BudgetError(f"{algo_cls.name} learns from {source}: --{source} must be > 0")
-    run_dir = Path(out) / Cell(**{**cell.__dict__, "algo": algo_cls.name}).relative_dir(spec_, n_demos, n_prefs, profile)
     _check_writable(Path(out))
-    return Prepared(cell, spec_, algo_cls, config, task, demos, prefs, run_dir)
+    root = Path(out).resolve()
+    run_dir = root / Cell(**{**cell.__dict__, "algo": algo_cls.name}).relative_dir(spec_, n_demos, n_prefs, profile)
+    return Prepared(cell, spec_, algo_cls, config, task, demos, prefs, root, run_dir)
 
 
 def _check_writable(out: Path) -> None:
@@ -142,28 +152,43 @@ class RunLogger:
 
 
 def run(cell: Cell, out: str | os.PathLike = "runs", *, progress: bool = False, eval_every: int | None = None) -> dict[str, Any]:
-    """Run one cell and return its result record (also written to ``<run_dir>/result.json``)."""
+    """Run one cell (re-running it if it exists) and return its result record."""
     started = time.perf_counter()
-    return execute(prepare(cell, out), out, progress=progress, eval_every=eval_every, started=started)
+    p = prepare(cell, out)
+    with cell_lock(p):
+        return execute(p, progress=progress, eval_every=eval_every, started=started)
 
 
-def staging_prefix(p: Prepared) -> str:
-    """Staging directories of a cell start with this; a holder of the cell's lock may delete them."""
-    return "run-" + hashlib.sha256(str(p.run_dir).encode()).hexdigest()[:16] + "-"
+@contextmanager
+def cell_lock(p: Prepared):
+    """Exclusive ``flock`` on the cell: one process at a time runs or publishes it."""
+    locks = p.out / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{p.key}.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def execute(p: Prepared, out: str | os.PathLike, *, progress: bool = False, eval_every: int | None = None,
+def execute(p: Prepared, *, progress: bool = False, eval_every: int | None = None,
             started: float | None = None) -> dict[str, Any]:
-    """Run a prepared cell: build it in a hidden staging directory, then rename it into place.
-    ``eval_every``: steps between evaluations of offered policies (default: the profile's, else 100)."""
+    """Run a prepared cell; the caller holds ``cell_lock(p)``. The run is built in a hidden
+    staging directory and renamed into place; stale staging of earlier killed attempts at
+    this cell is removed first. ``eval_every``: steps between evaluations of offered
+    policies (default: the profile's, else 100)."""
     eval_every = eval_every or int(p.config.runner.get("eval_every", 100))
     started = time.perf_counter() if started is None else started
-    staging_root = Path(out) / ".staging"      # hidden; a crash leaves nothing that looks like a run
+    staging_root = p.out / ".staging"      # hidden; a crash leaves nothing that looks like a run
     staging_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(p), dir=staging_root))
+    prefix = f"run-{p.key}-"
+    for stale in staging_root.glob(prefix + "*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=staging_root))
     try:
         record = _execute(p, staging, progress=progress, eval_every=eval_every, started=started)
-        _publish(staging, p.run_dir)
+        _publish(staging, p.run_dir, staging_root / f"{prefix}old")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -252,11 +277,13 @@ def load_record(path: str | os.PathLike) -> dict[str, Any]:
     return record
 
 
-def _publish(staging: Path, run_dir: Path) -> None:
-    """Rename the complete staging directory into place, replacing an older run of the cell."""
+def _publish(staging: Path, run_dir: Path, trash: Path) -> None:
+    """Rename the complete staging directory into place. An older run of the cell is first
+    moved into the staging area (``trash``), where a kill at any moment leaves it to be
+    cleaned up by the next attempt at the cell, never visible as a run."""
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     if run_dir.exists():
-        trash = run_dir.with_name(f".{run_dir.name}.old-{uuid.uuid4().hex[:8]}")
+        shutil.rmtree(trash, ignore_errors=True)
         os.replace(run_dir, trash)
         os.replace(staging, run_dir)
         shutil.rmtree(trash, ignore_errors=True)

@@ -28,6 +28,12 @@ SUBMISSION_SCHEMA = "aihfbench.submission/1"
 METRIC_TOLERANCE = 1e-9
 
 
+def official_cells(algo: str, task: str, profile: str | None = None) -> list:
+    """The cells a submission of ``algo`` runs: the task's official budgets × seeds."""
+    grid = official_grid(task, profile)
+    return GridSpec(grid.tasks, (algo,), grid.demos, grid.prefs, grid.seeds, grid.profile).cells()
+
+
 def official_grid(task: str, profile: str | None = None) -> GridSpec:
     s = spec(task)
     if not s.official_demos or not s.official_prefs:
@@ -43,7 +49,7 @@ def submit(algo: str, task: str, *, profile: str | None = None, out: str | Path 
     cls = get_algo(algo)
     grid = official_grid(task, profile)
     folder = Path(out) / cls.name
-    cells = GridSpec(grid.tasks, (algo,), grid.demos, grid.prefs, grid.seeds, grid.profile).cells()
+    cells = official_cells(algo, task, profile)
     report = run_grid(cells, folder, workers=workers, executor=executor, on_result=on_result)
     if report.failed:
         first = report.failed[0]

@@ -15,6 +15,12 @@ def test_run_prints_a_table_and_writes_the_run(tmp_path, capsys):
     assert (tmp_path / "Bandit-aihf-v0/aihf/cpu/d2k-p245k/seed0/result.json").exists()
 
 
+def test_run_json_is_strict_json_even_with_infinite_kl(tmp_path, capsys):
+    assert main(["run", "--task", "bandit", "--algo", "bc", "--out", str(tmp_path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
+    assert summary["metrics"]["kl_true_policy"] is None                       # infinite: null, as in result.json
+
+
 def test_run_json_and_overrides(tmp_path, capsys):
     assert main(["run", "--task", "Bandit-aihf-v0", "--algo", "rlhf", "--out", str(tmp_path), "--json",
                  "task.preset=example1", "--demos", "100", "--prefs", "10"]) == 0
@@ -40,6 +46,9 @@ BAD = [
     (["run", "--task", "bandit", "--algo", "aihf", "task.colour=red"], "unknown bandit option"),
     (["run", "--task", "bandit", "--algo", "aihf", "--profile", "gpu"], "choose one of"),
     (["run", "--task", "bandit", "--algo", "aihf", "--seed", "x"], "invalid int value"),
+    (["run", "--task", "bandit", "--algo", "aihf", "--seed", "-1"], "--seed must be an integer >= 0"),
+    (["run", "--task", "bandit", "--algo", "aihf", "--threads", "0"], "--threads must be >= 1"),
+    (["run", "--task", "bandit", "--algo", "aihf", "task.covered=1.5"], "covered must be an integer"),
     (["run", "--algo", "aihf"], "required: --task"),
     (["show", "bandt"], "did you mean"),
     (["figure2", "--repeats", "0"], "--repeats must be >= 1"),

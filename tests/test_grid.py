@@ -172,8 +172,13 @@ class Crashing(AlgoBase):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def test_a_worker_that_dies_is_reported_as_a_failed_cell(tmp_path):
-    spec = GridSpec(("bandit",), (f"{__name__}:Crashing",), ("100",), ("1k",), (0,))
-    report = run_grid(spec.cells(), tmp_path, workers=2)
-    assert report.count("failed") == 1 and "worker crashed" in report.failed[0]["error"]
-    assert records(tmp_path) == {}
+def test_a_worker_that_dies_is_reported_and_the_other_cells_still_run(tmp_path):
+    crashing = GridSpec(("bandit",), (f"{__name__}:Crashing",), ("100",), ("1k",), (0,)).cells()
+    healthy = GridSpec(("bandit",), ("bc", "rlhf"), ("100",), ("1k", "10k"), (0, 1)).cells()
+    report = run_grid(crashing + healthy, tmp_path, workers=2)
+    crashed = [r for r in report.failed if r["cell"]["algo"].endswith("Crashing")]
+    assert len(crashed) == 1 and "worker crashed" in crashed[0]["error"]
+    assert len(records(tmp_path)) + len(report.failed) - 1 == len(healthy)      # nothing silently lost
+    assert len(records(tmp_path)) >= len(healthy) - 1                           # at most one bystander
+    rerun = run_grid(healthy, tmp_path, workers=2)
+    assert rerun.count("failed") == 0 and len(records(tmp_path)) == len(healthy)

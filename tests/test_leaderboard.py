@@ -64,3 +64,12 @@ def test_render_is_deterministic_and_skips_bad_records(two_profiles, tmp_path):
     assert len(summary["refused"]) == 1 and "integrity" in summary["refused"][0]
     render([two_profiles], tmp_path / "c")
     assert (tmp_path / "a/Bandit-aihf-v0/cpu.md").read_text() == (tmp_path / "c/Bandit-aihf-v0/cpu.md").read_text()
+
+
+def test_records_run_with_overrides_never_reach_a_table(tmp_path):
+    runs = tmp_path / "runs"
+    run_grid(grid_from_args("bandit", "aihf", "100", "1k", "2", None).cells(), runs)
+    run_grid(grid_from_args("bandit", "aihf", "100", "1k", "1", None, ["algo.alpha=0"]).cells(), runs)
+    summary = render([runs], tmp_path / "lb")
+    assert summary["records"] == 2 and len(summary["refused"]) == 1 and "overrides" in summary["refused"][0]
+    assert "n=2" in (tmp_path / "lb" / "Bandit-aihf-v0" / "cpu.md").read_text()

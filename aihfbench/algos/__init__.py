@@ -58,7 +58,11 @@ def get_algo(name: str) -> Any:
         known = _known()
     if key in known:
         target = known[key]
-        cls = target.load() if hasattr(target, "load") else load_entry_point(target)
+        try:
+            cls = target.load() if hasattr(target, "load") else load_entry_point(target)
+        except (ImportError, AttributeError) as exc:
+            raise UnknownAlgoError(f"algorithm {name!r} is registered but cannot be imported ({exc}); "
+                                   "reinstall the package that provides it") from None
         return _check(cls, name)
     if ":" in name:
         try:

@@ -23,8 +23,8 @@ from .base import AlgoBase, Trained, check_alpha, gradient_steps, resolve_alpha
 @dataclass
 class AIHFConfig:
     alpha: Any = 1.0                 # demo weight α >= 0, or "ratio" for |D|/|P| (eq. 23)
-    iterations: int = 200            # K reward-alignment steps (paper control: 200 × 5k SAC steps = 1M)
-    reward_steps: int = 1            # reward steps per policy alignment (IMDb: 12)
+    iterations: int = 200            # K policy alignments (paper control: 200 × 5k SAC steps = 1M)
+    reward_steps: int = 1            # reward steps after each policy alignment (IMDb: 12)
     policy_steps: int = 5_000        # RL steps per policy alignment (paper A.2.1: 5k SAC steps)
     reward_lr: float = 1e-4          # paper A.2.1: Adam 1e-4
     demo_batch: int = 64             # N demonstration segments per step

@@ -32,6 +32,16 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_
 ENVS = ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5")
 
 
+def resolve_env(name: str) -> str:
+    """``hopper`` / ``Hopper-v5`` (any case) -> ``Hopper-v5``; anything else is refused."""
+    env_id = {e.split("-")[0].lower(): e for e in ENVS}.get(name.strip().lower().split("-")[0])
+    if env_id is None or ("-" in name and name.strip().lower() != env_id.lower()):
+        from ..errors import AihfbenchError
+
+        raise AihfbenchError(f"unknown environment {name!r}: choose one of {', '.join(ENVS)}")
+    return env_id
+
+
 @dataclass
 class ExpertConfig:
     env_id: str
@@ -89,6 +99,14 @@ def _save_state(model: Any, folder: Path, meta: dict[str, Any]) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _latest_state(state: Path) -> Path | None:
+    """The resume state, also after a kill inside ``_save_state``'s swap: ``state``, else a
+    complete ``state.tmp`` (its meta.json is written last), else ``state.old``."""
+    candidates = [state, state.with_name(state.name + ".tmp"), state.with_name(state.name + ".old")]
+    complete = [c for c in candidates if (c / "meta.json").exists()]
+    return max(complete, key=lambda c: json.loads((c / "meta.json").read_text())["num_timesteps"]) if complete else None
+
+
 def _load_state(model: Any, folder: Path) -> dict[str, Any]:
     import jax.numpy as jnp
     from flax.serialization import from_bytes
@@ -115,10 +133,7 @@ def train(config: ExpertConfig, out: str | Path = "experts",
     from safetensors.numpy import save_file
     from sbx import SAC
 
-    if config.env_id not in ENVS:
-        from ..errors import AihfbenchError
-
-        raise AihfbenchError(f"unknown environment {config.env_id!r}: choose one of {', '.join(ENVS)}")
+    resolve_env(config.env_id)
     folder = Path(out) / config.env_id
     checkpoints = folder / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -127,8 +142,8 @@ def train(config: ExpertConfig, out: str | Path = "experts",
     model = SAC("MlpPolicy", env, seed=config.seed, learning_rate=config.learning_rate, batch_size=config.batch_size,
                 learning_starts=config.learning_starts, buffer_size=config.total_steps, verbose=0,
                 policy_kwargs={"net_arch": list(config.net_arch)})
-    state = folder / "state"
-    if (state / "meta.json").exists():
+    state = _latest_state(folder / "state")
+    if state is not None:
         _load_state(model, state)
     elapsed = 0.0
     while model.num_timesteps < config.total_steps:
@@ -161,7 +176,8 @@ def ship(env_id: str, source: str | Path, target: str | Path) -> list[dict[str, 
     from .splits import grade, load_checkpoints
 
     graded = grade(load_checkpoints(Path(source)))
-    target = Path(target)
+    final = Path(target)
+    target = final.with_name(final.name + ".incoming")     # fill a sibling, then swap it in
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     shipped = []
@@ -172,4 +188,10 @@ def ship(env_id: str, source: str | Path, target: str | Path) -> list[dict[str, 
             meta = {k: v for k, v in c.items() if k != "path"}
             atomic_write_json(target / weights.with_suffix(".json").name, {**meta, "grade": grade_name})
             shipped.append({**meta, "grade": grade_name})
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(target, final)
+    shutil.rmtree(old, ignore_errors=True)
     return sorted(shipped, key=lambda c: c["steps"])

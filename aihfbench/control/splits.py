@@ -18,6 +18,7 @@ later loads.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -197,16 +198,25 @@ def _files(folder: Path) -> dict[str, str]:
 def build(spec: BuildSpec, checkpoint_folder: Path, *, force: bool = False,
           progress: Callable[[str, int, int], None] = lambda stage, done, total: None) -> dict[str, Any]:
     """Build the splits of one task from its checkpoints (deterministic for a seed and platform)."""
+    final = task_folder(spec)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with open(final.parent / f".{spec.short}.build.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)                     # one build of a task at a time
+        if (final / "manifest.json").exists() and not force:  # built meanwhile by someone else
+            return json.loads((final / "manifest.json").read_text())
+        return _build_locked(spec, checkpoint_folder, final, progress)
+
+
+def _build_locked(spec: BuildSpec, checkpoint_folder: Path, final: Path,
+                  progress: Callable[[str, int, int], None]) -> dict[str, Any]:
     from datasets import Dataset
 
-    final = task_folder(spec)
-    if (final / "manifest.json").exists() and not force:
-        return json.loads((final / "manifest.json").read_text())
     started = time.perf_counter()
     checkpoints = load_checkpoints(checkpoint_folder)
     graded = grade(checkpoints)
     real_root = minari_root()
-    with _minari_staging(real_root) as staging:
+    with _minari_staging(real_root) as staging, tempfile.TemporaryDirectory(
+            prefix=f".{spec.short}-tables-", dir=final.parent, ignore_cleanup_errors=True) as tables_dir:
         _collect(spec.env_id, spec.expert_id, graded["high"], spec.demo_transitions, spec.seed,
                  f"{spec.env_id} demonstrations: rollouts of high-quality SAC checkpoints ({RECIPE})",
                  lambda n: progress("demonstrations", n, spec.demo_transitions))
@@ -216,8 +226,7 @@ def build(spec: BuildSpec, checkpoint_folder: Path, *, force: bool = False,
         pairs = _make_pairs(_episodes(spec.pool_id), spec.pairs, spec.seed)
         progress("pairs", spec.pairs, spec.pairs)
 
-        tables = staging / ".tables"
-        tables.mkdir()
+        tables = Path(tables_dir)                       # beside the final folder: os.replace is a rename
         Dataset.from_dict(pairs).to_parquet(str(tables / "pairs.parquet"))
         manifest = {
             "recipe": RECIPE, "env_id": spec.env_id, "build": {k: getattr(spec, k) for k in
@@ -235,15 +244,19 @@ def build(spec: BuildSpec, checkpoint_folder: Path, *, force: bool = False,
         }
         manifest["build_seconds"] = round(time.perf_counter() - started, 1)
         atomic_write_json(tables / "manifest.json", manifest)
-        # publish: Minari datasets first, the manifest folder last (its presence marks "built")
-        shutil.rmtree(final, ignore_errors=True)
+        # publish: remove the old manifest folder first (no manifest = not built), then move the
+        # Minari datasets (staged beside Minari's root, so os.replace is a rename), the tables last
+        old = final.with_name(final.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            os.replace(final, old)
         for dataset_id in (spec.expert_id, spec.pool_id):
             target = real_root / dataset_id
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(target, ignore_errors=True)
-            shutil.move(str(staging / dataset_id), str(target))
-        final.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(tables), str(final))
+            os.replace(staging / dataset_id, target)
+        os.replace(tables, final)
+        shutil.rmtree(old, ignore_errors=True)
     return manifest
 
 

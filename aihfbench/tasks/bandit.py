@@ -37,6 +37,15 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def _number(options: dict[str, Any], name: str, kind: type) -> Any:
+    """``options[name]`` as ``kind`` (an int option refuses 1.5 rather than truncating it)."""
+    value = options[name]
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or float(value).is_integer())
+    if not ok:
+        raise ConfigError(f"bandit: {name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+    return kind(value)
+
+
 def gaussian_rewards(n_actions: int, mu: float, sigma: float) -> np.ndarray:
     """r_i = density of N(μ, σ²) at i/N, i = 1..N (paper §4, Numerical Example 2)."""
     x = np.arange(1, n_actions + 1) / n_actions
@@ -59,11 +68,16 @@ class BanditTask(Task):
         self.preset = preset or "figure2"
         p = {**FIGURE2, **PRESETS[self.preset], **{k: v for k, v in kwargs.items() if v is not None}}
         self.options = p
-        self.n_actions = int(p["n_actions"])
-        self.beta = float(p["beta"])
-        self.covered = int(p["covered"])
-        self.rewards = (np.asarray(p["rewards"], dtype=np.float64) if p["rewards"] is not None
-                        else gaussian_rewards(self.n_actions, p["mu"], p["sigma"]))
+        self.n_actions = _number(p, "n_actions", int)
+        self.beta = _number(p, "beta", float)
+        self.covered = _number(p, "covered", int)
+        for name, kind in (("n_demos", int), ("prefs_per_pair", int), ("data_seed", int), ("mu", float), ("sigma", float)):
+            _number(p, name, kind)
+        try:
+            self.rewards = (np.asarray(p["rewards"], dtype=np.float64) if p["rewards"] is not None
+                            else gaussian_rewards(self.n_actions, float(p["mu"]), float(p["sigma"])))
+        except (TypeError, ValueError):
+            raise ConfigError(f"bandit: rewards must be a list of numbers, got {p['rewards']!r}") from None
         self._validate(p)
         self.true_policy = softmax(self.rewards / self.beta)
 

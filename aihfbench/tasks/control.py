@@ -36,9 +36,15 @@ class ControlTask(Task):
         super().__init__(spec)
         if teacher not in TEACHERS:
             raise ConfigError(f"teacher must be one of {', '.join(TEACHERS)}, got {teacher!r}")
-        if not temperature > 0 or not 0 <= epsilon <= 0.5:
-            raise ConfigError("teacher noise needs temperature > 0 and 0 <= epsilon <= 0.5")
-        from ..control.splits import BuildSpec, build as build_splits, task_folder, verify
+        numbers = (temperature, epsilon, noise_seed)
+        if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in numbers) \
+                or not temperature > 0 or not 0 <= epsilon <= 0.5:
+            raise ConfigError("teacher noise needs numbers: temperature > 0 and 0 <= epsilon <= 0.5")
+        try:
+            from ..control.splits import BuildSpec, build as build_splits, task_folder, verify
+        except ImportError as exc:
+            raise ConfigError(f"{spec.id} needs the control extra ({exc.name} is missing): "
+                              "pip install 'aihfbench[control]'") from None
 
         self.env_id, self.short = env_id, short
         self.teacher = {"teacher": teacher, "temperature": float(temperature), "epsilon": float(epsilon),

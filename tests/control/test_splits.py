@@ -107,6 +107,7 @@ def test_an_interrupted_build_leaves_nothing_that_loads(control_data, tmp_path, 
     monkeypatch.setattr(splits, "_make_pairs", crash)
     with pytest.raises(KeyboardInterrupt):
         build(control_data["spec"], control_data["checkpoints"])
-    assert not (tmp_path / "m" / "aihfbench").exists() and not (tmp_path / "a" / "halfcheetah").exists()
+    assert not (tmp_path / "m" / "aihfbench").exists()
+    assert [p.name for p in (tmp_path / "a" / "halfcheetah").iterdir()] == [".halfcheetah.build.lock"]
     with pytest.raises(DataError, match="not built: run `aihfbench data build halfcheetah`"):
         verify(control_data["spec"])

@@ -79,6 +79,7 @@ def test_kwargs_change_the_instance_and_bad_ones_are_refused():
     assert task.max_demos == 300 and task.max_prefs == 20 * 45
     assert task.demos().columns["action"].max() < 7
     for bad in [dict(covered=0), dict(beta=0), dict(n_actions=1), dict(preset="example9"), dict(colour="red"),
-                dict(n_actions=3, rewards=[1, 2])]:
+                dict(n_actions=3, rewards=[1, 2]), dict(covered=1.5), dict(covered="abc"), dict(beta="hot"),
+                dict(n_actions=2, covered=2, rewards=["a", "b"])]:
         with pytest.raises(ConfigError):
             aihfbench.make("bandit", **bad)
