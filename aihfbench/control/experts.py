@@ -11,7 +11,9 @@ and writes, under ``<out>/<env>/``:
 
 Killing it at any moment loses at most the steps since the last checkpoint: the resume
 state (network and optimiser states as flax msgpack, the replay buffer as ``.npz``) is
-written atomically next to each checkpoint, and a restart continues from it.
+written atomically next to each checkpoint, and a restart continues from it. Without the
+replay buffer (it is not kept in git) a restart continues from the networks and first
+refills the buffer with ``learning_starts`` steps.
 """
 from __future__ import annotations
 
@@ -115,14 +117,20 @@ def _load_state(model: Any, folder: Path) -> dict[str, Any]:
     model.policy.actor_state = from_bytes(model.policy.actor_state, (folder / "actor.msgpack").read_bytes())
     model.policy.qf_state = from_bytes(model.policy.qf_state, (folder / "critic.msgpack").read_bytes())
     model.ent_coef_state = from_bytes(model.ent_coef_state, (folder / "ent_coef.msgpack").read_bytes())
-    with np.load(folder / "replay.npz", allow_pickle=False) as data:
+    model.num_timesteps, model._n_updates = meta["num_timesteps"], meta["n_updates"]
+    replay = folder / "replay.npz"
+    if not replay.exists():
+        # Networks only (the replay buffer is too large to keep in git): refill the buffer with
+        # ``learning_starts`` fresh steps before updating again.
+        model.learning_starts = model.num_timesteps + model.learning_starts
+        return meta
+    with np.load(replay, allow_pickle=False) as data:
         rb = model.replay_buffer
         n = len(data["rewards"])
         for name in ("observations", "next_observations", "actions", "rewards", "dones", "timeouts"):
             getattr(rb, name)[:n] = data[name]
         model.key = jnp.asarray(data["key"])
     rb.pos, rb.full = meta["pos"], meta["full"]
-    model.num_timesteps, model._n_updates = meta["num_timesteps"], meta["n_updates"]
     return meta
 
 
