@@ -244,8 +244,13 @@ def cmd_experts_train(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise AihfbenchError(f"experts need the control extra ({exc.name} is missing): pip install 'aihfbench[control]'") from None
     env_id = resolve_env(args.env)
-    config = ExpertConfig(env_id=env_id, total_steps=args.steps, checkpoint_every=args.checkpoint_every,
-                          eval_episodes=args.eval_episodes, seed=args.seed)
+    try:
+        net_arch = tuple(int(x) for x in args.net_arch.split(","))
+    except ValueError:
+        raise AihfbenchError(f"--net-arch {args.net_arch!r} must be comma-separated widths, e.g. 64,64") from None
+    config = ExpertConfig(env_id=env_id, algo=args.algo, net_arch=net_arch, total_steps=args.steps,
+                          checkpoint_every=args.checkpoint_every, eval_episodes=args.eval_episodes, seed=args.seed,
+                          learning_starts=args.learning_starts)
 
     def report(meta):
         print(f"{env_id} step {meta['steps']:>9,}: return {meta['mean_return']:9.1f} ± {meta['std_return']:7.1f} "
@@ -429,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=int, default=20_000)
     train.add_argument("--eval-episodes", type=int, default=10)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--algo", choices=("sac", "crossq"), default="sac",
+                       help="sac, or crossq (SAC with batch renormalisation; far fewer steps on Walker2d)")
+    train.add_argument("--net-arch", default="64,64", help="hidden widths of actor and critic")
+    train.add_argument("--learning-starts", type=int, default=10_000)
     train.add_argument("--out", default="experts")
     train.set_defaults(func=cmd_experts_train)
     ship = experts_sub.add_parser("ship", help="copy the graded checkpoints into the package for `data build`")

@@ -47,6 +47,7 @@ def resolve_env(name: str) -> str:
 @dataclass
 class ExpertConfig:
     env_id: str
+    algo: str = "sac"                # "sac", or "crossq" (SAC with batch renormalisation, no target nets)
     total_steps: int = 1_000_000
     checkpoint_every: int = 20_000
     eval_episodes: int = 10
@@ -57,10 +58,14 @@ class ExpertConfig:
     learning_starts: int = 10_000
 
 
-def _flatten(params: Any) -> dict[str, np.ndarray]:
+def _flatten(actor_state: Any) -> dict[str, np.ndarray]:
+    """Actor parameters (and CrossQ's batch-renorm statistics) as ``params/...`` arrays."""
     from flax.traverse_util import flatten_dict
 
-    return {"/".join(k): np.asarray(v, dtype=np.float32) for k, v in flatten_dict(dict(params)).items()}
+    tree = {"params": actor_state.params}
+    if getattr(actor_state, "batch_stats", None) is not None:
+        tree["batch_stats"] = actor_state.batch_stats
+    return {"/".join(k): np.asarray(v, dtype=np.float32) for k, v in flatten_dict(tree).items()}
 
 
 def _evaluate(model: Any, env_id: str, episodes: int, seed: int) -> list[float]:
@@ -139,7 +144,7 @@ def train(config: ExpertConfig, out: str | Path = "experts",
     """Train (or resume) one expert until ``total_steps``; returns its folder."""
     import gymnasium as gym
     from safetensors.numpy import save_file
-    from sbx import SAC
+    from sbx import SAC, CrossQ
 
     resolve_env(config.env_id)
     folder = Path(out) / config.env_id
@@ -147,12 +152,22 @@ def train(config: ExpertConfig, out: str | Path = "experts",
     checkpoints.mkdir(parents=True, exist_ok=True)
     atomic_write_json(folder / "config.json", {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()})
     env = gym.make(config.env_id)
-    model = SAC("MlpPolicy", env, seed=config.seed, learning_rate=config.learning_rate, batch_size=config.batch_size,
-                learning_starts=config.learning_starts, buffer_size=config.total_steps, verbose=0,
-                policy_kwargs={"net_arch": list(config.net_arch)})
-    state = _latest_state(folder / "state")
-    if state is not None:
-        _load_state(model, state)
+    common = dict(seed=config.seed, batch_size=config.batch_size, learning_starts=config.learning_starts,
+                  buffer_size=config.total_steps, verbose=0)
+    if config.algo == "sac":
+        model = SAC("MlpPolicy", env, learning_rate=config.learning_rate,
+                    policy_kwargs={"net_arch": list(config.net_arch)}, **common)
+    elif config.algo == "crossq":   # its own tuned learning rate; the same widths for actor and critic
+        model = CrossQ("MlpPolicy", env, policy_kwargs={"net_arch": {"pi": list(config.net_arch),
+                                                                     "qf": list(config.net_arch)}}, **common)
+    else:
+        from ..errors import AihfbenchError
+
+        raise AihfbenchError(f"expert algorithm must be sac or crossq, got {config.algo!r}")
+    state = folder / "state"
+    resume_from = _latest_state(state)
+    if resume_from is not None:
+        _load_state(model, resume_from)
     elapsed = 0.0
     while model.num_timesteps < config.total_steps:
         chunk = min(config.checkpoint_every - model.num_timesteps % config.checkpoint_every,
@@ -163,11 +178,12 @@ def train(config: ExpertConfig, out: str | Path = "experts",
         returns = _evaluate(model, config.env_id, config.eval_episodes, config.seed)
         steps = int(model.num_timesteps)
         meta = {"env_id": config.env_id, "steps": steps, "mean_return": float(np.mean(returns)),
-                "std_return": float(np.std(returns)), "episode_returns": returns, "algo": "sbx.SAC",
+                "std_return": float(np.std(returns)), "episode_returns": returns,
+                "algo": {"sac": "sbx.SAC", "crossq": "sbx.CrossQ"}[config.algo],
                 "net_arch": list(config.net_arch), "seed": config.seed,
                 "steps_per_second": chunk / max(time.perf_counter() - start, 1e-9)}
         stem = checkpoints / f"step-{steps:09d}"
-        save_file(_flatten(model.policy.actor_state.params), str(stem) + ".safetensors.tmp",
+        save_file(_flatten(model.policy.actor_state), str(stem) + ".safetensors.tmp",
                   metadata={"env_id": config.env_id, "steps": str(steps)})
         os.replace(str(stem) + ".safetensors.tmp", str(stem) + ".safetensors")
         atomic_write_json(stem.with_suffix(".json"), meta)

@@ -8,16 +8,29 @@ import torch
 from torch import nn
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
+RENORM_EPSILON = 1e-3   # sbx BatchRenorm's epsilon
+
+
+class FrozenRenorm(nn.Module):
+    """Batch renormalisation at evaluation time: (x - running mean) / sqrt(var + ε) · scale + bias."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        for name, value in (("mean", 0.0), ("var", 1.0), ("scale", 1.0), ("bias", 0.0)):
+            self.register_buffer(name, torch.full((width,), value))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / torch.sqrt(self.var + RENORM_EPSILON) * self.scale + self.bias
 
 
 class SquashedGaussianActor(nn.Module):
     """a = tanh(μ(s) + σ(s)·ε): hidden ReLU layers, then mean and log-std heads."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64)):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64), renorm: bool = False):
         super().__init__()
-        layers, width = [], obs_dim
+        layers, width = ([FrozenRenorm(obs_dim)] if renorm else []), obs_dim
         for units in hidden:
-            layers += [nn.Linear(width, units), nn.ReLU()]
+            layers += [nn.Linear(width, units), nn.ReLU()] + ([FrozenRenorm(units)] if renorm else [])
             width = units
         self.body = nn.Sequential(*layers)
         self.mean = nn.Linear(width, act_dim)
@@ -41,15 +54,22 @@ class SquashedGaussianActor(nn.Module):
         from safetensors.numpy import load_file
 
         params = load_file(str(path))
-        dense = sorted({k.split("/")[1] for k in params}, key=lambda name: int(name.split("_")[1]))
+        order = lambda name: int(name.split("_")[1])  # noqa: E731
+        dense = sorted({k.split("/")[1] for k in params if k.startswith("params/Dense_")}, key=order)
+        norms = sorted({k.split("/")[1] for k in params if k.startswith("params/BatchRenorm_")}, key=order)
         kernels = [params[f"params/{d}/kernel"] for d in dense]
         hidden = tuple(k.shape[1] for k in kernels[:-2])
-        actor = cls(kernels[0].shape[0], kernels[-1].shape[1], hidden)
+        actor = cls(kernels[0].shape[0], kernels[-1].shape[1], hidden, renorm=bool(norms))
         linears = [m for m in actor.body if isinstance(m, nn.Linear)] + [actor.mean, actor.log_std]
+        renorms = [m for m in actor.body if isinstance(m, FrozenRenorm)]
         with torch.no_grad():
             for layer, name in zip(linears, dense):
                 layer.weight.copy_(torch.from_numpy(params[f"params/{name}/kernel"].T.copy()))
                 layer.bias.copy_(torch.from_numpy(params[f"params/{name}/bias"].copy()))
+            for layer, name in zip(renorms, norms):
+                for buffer, key in (("scale", f"params/{name}/scale"), ("bias", f"params/{name}/bias"),
+                                    ("mean", f"batch_stats/{name}/mean"), ("var", f"batch_stats/{name}/var")):
+                    getattr(layer, buffer).copy_(torch.from_numpy(params[key].copy()))
         return actor
 
 
