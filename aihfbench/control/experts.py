@@ -62,7 +62,8 @@ def _flatten(actor_state: Any) -> dict[str, np.ndarray]:
     """Actor parameters (and CrossQ's batch-renorm statistics) as ``params/...`` arrays."""
     from flax.traverse_util import flatten_dict
 
-    tree = {"params": actor_state.params}
+    params = dict(actor_state.params)
+    tree = {"params": params["params"] if set(params) == {"params"} else params}   # SAC nests one level more
     if getattr(actor_state, "batch_stats", None) is not None:
         tree["batch_stats"] = actor_state.batch_stats
     return {"/".join(k): np.asarray(v, dtype=np.float32) for k, v in flatten_dict(tree).items()}
