@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..io import atomic_write_json, atomic_write_text
+from ..io import atomic_write_json, replace_dir
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
@@ -99,12 +99,7 @@ def _save_state(model: Any, folder: Path, meta: dict[str, Any]) -> None:
              key=np.asarray(model.key))
     atomic_write_json(tmp / "meta.json", {**meta, "pos": int(rb.pos), "full": bool(rb.full),
                                           "num_timesteps": int(model.num_timesteps), "n_updates": int(model._n_updates)})
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, folder)
 
 
 def _latest_state(state: Path) -> Path | None:
@@ -213,10 +208,5 @@ def ship(env_id: str, source: str | Path, target: str | Path) -> list[dict[str, 
             meta = {k: v for k, v in c.items() if k != "path"}
             atomic_write_json(target / weights.with_suffix(".json").name, {**meta, "grade": grade_name})
             shipped.append({**meta, "grade": grade_name})
-    old = final.with_name(final.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(target, final)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_dir(target, final)
     return sorted(shipped, key=lambda c: c["steps"])
