@@ -12,7 +12,6 @@ import pytest
 
 from aihfbench.algos import AlgoBase
 from aihfbench.cli import main
-from aihfbench.errors import AihfbenchError
 from aihfbench.grid import GridSpec, grid_from_args, parse_seeds, run_grid
 from aihfbench.runner import load_record
 
