@@ -102,7 +102,8 @@ def resolve(algo_cls: type, spec: TaskSpec, profile: str, overrides: Sequence[st
     task_kwargs = dict(section.get("task") or {})
     if task_over:
         try:
-            task_kwargs.update(OmegaConf.to_container(OmegaConf.from_dotlist(task_over)))
+            task_kwargs = OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(task_kwargs),
+                                                                 OmegaConf.from_dotlist(task_over)))
         except (OmegaConfBaseException, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot parse task override(s) {task_over}: {str(exc).splitlines()[0]}") from None
     return Resolved(algo=algo_config, task_kwargs=task_kwargs, runner=dict(section.get("runner") or {}),

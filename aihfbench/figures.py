@@ -19,8 +19,8 @@ LABELS = {"bc": "SFT", "rlhf": "RLHF", "aihf": "AIHF", "dpo": "DPO", "aihf-dpo":
 
 class _Quiet:
     def __call__(self, step, **metrics): pass
-    def progress(self, done, total): pass
-    def policy(self, step, get_policy): pass
+    def progress(self, done, total, stage=""): pass
+    def policy(self, step, get_policy, unit="steps"): pass
 
 
 def figure2_data(repeats: int = 100, methods=FIGURE2_METHODS, profile: str = "cpu",

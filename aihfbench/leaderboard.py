@@ -178,8 +178,14 @@ def curves_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             point = json.loads(line)
             if key in point and point[key] is not None:
                 rows.append({"algo": r["algo"], "demos": r["demos"], "prefs": r["prefs"], "seed": r["seed"],
-                             "step": point["step"], "value": point[key]})
+                             "step": point["step"], "unit": point.get("unit", "steps"), "value": point[key]})
     return pd.DataFrame(rows)
+
+
+UNIT_ORDER = ("env_steps", "gradient_steps", "bc_steps", "reward_steps", "steps")
+UNIT_LABELS = {"env_steps": "environment steps (SAC)", "gradient_steps": "policy gradient steps",
+               "bc_steps": "behaviour-cloning steps (BC / SFT stage)", "reward_steps": "reward gradient steps",
+               "steps": "training step"}
 
 
 def curves_figure(curves: pd.DataFrame, metric: str, title: str, path: Path) -> bool:
@@ -194,10 +200,12 @@ def curves_figure(curves: pd.DataFrame, metric: str, title: str, path: Path) -> 
 
     demos, prefs = max(zip(curves["demos"], curves["prefs"]))
     sub = curves[(curves["demos"] == demos) & (curves["prefs"] == prefs)]
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    sns.lineplot(data=sub, x="step", y="value", hue="algo", errorbar=("ci", 95), ax=ax)
-    ax.set(xlabel="training step (gradient steps; control: environment steps)", ylabel=metric,
-           title=f"{title} · {format_budget(demos)} demos / {format_budget(prefs)} prefs")
+    units = sorted(sub["unit"].unique(), key=lambda u: (UNIT_ORDER.index(u) if u in UNIT_ORDER else len(UNIT_ORDER), u))
+    fig, axes = plt.subplots(1, len(units), figsize=(6 * len(units), 3.6), squeeze=False, sharey=True)
+    for ax, unit in zip(axes[0], units):
+        sns.lineplot(data=sub[sub["unit"] == unit], x="step", y="value", hue="algo", errorbar=("ci", 95), ax=ax)
+        ax.set(xlabel=UNIT_LABELS.get(unit, unit), ylabel=metric)
+    fig.suptitle(f"{title} · {format_budget(demos)} demos / {format_budget(prefs)} prefs · mean ± 95% CI over seeds")
     fig.tight_layout()
     _save_figure(fig, path)
     return True

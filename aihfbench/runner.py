@@ -114,14 +114,21 @@ def _check_writable(out: Path) -> None:
 
 
 class RunLogger:
-    """Writes curve.jsonl, drives a progress bar and evaluates offered policies every ``eval_every`` steps."""
+    """Writes curve.jsonl, drives a progress bar and evaluates offered policies.
 
-    def __init__(self, curve_path: Path, evaluate: Callable[[Any], dict[str, float]], *, eval_every: int = 100,
-                 progress: bool = False, description: str = ""):
-        self._file = open(curve_path, "a", encoding="utf-8")
+    ``eval_every``: an int (every that many steps of any unit) or a mapping from a step unit
+    (``env_steps``, ``gradient_steps``...) to its interval; units the mapping omits are not
+    evaluated. Control methods offer policies in environment steps, so curves are return vs
+    environment steps there."""
+
+    def __init__(self, curve_path: Path, evaluate: Callable[[Any], dict[str, float]], *,
+                 eval_every: int | dict[str, int] = 100, progress: bool = False, description: str = ""):
+        self._file = open(curve_path, "a", encoding="utf-8", buffering=1)   # line-buffered: tail -f works
         self._evaluate = evaluate
         self._eval_every = eval_every
-        self._last_eval = -1
+        self._last_eval: dict[str, int] = {}
+        self.evaluations = 0
+        self._description, self._stage = description, ""
         self.bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -134,16 +141,28 @@ class RunLogger:
     def __call__(self, step: int, **metrics: float) -> None:
         self._write({"step": step, **metrics})
 
-    def progress(self, done: int, total: int) -> None:
+    def progress(self, done: int, total: int, stage: str = "") -> None:
         if self.bar is not None:
+            if stage and stage != self._stage:
+                self._stage = stage
+                self.bar.set_description(f"{self._description} · {stage}", refresh=False)
             self.bar.total = total
             self.bar.n = done
             self.bar.refresh()
 
-    def policy(self, step: int, get_policy: Callable[[], Any]) -> None:
-        if step % self._eval_every == 0 and step != self._last_eval:
-            self._last_eval = step
-            self._write({"step": step, **{f"eval/{k}": v for k, v in self._evaluate(get_policy()).items()}})
+    def interval(self, unit: str) -> int | None:
+        if isinstance(self._eval_every, int):
+            return self._eval_every
+        value = self._eval_every.get(unit)
+        return int(value) if value else None
+
+    def policy(self, step: int, get_policy: Callable[[], Any], unit: str = "steps") -> None:
+        every = self.interval(unit)
+        if every and step % every == 0 and self._last_eval.get(unit) != step:
+            self._last_eval[unit] = step
+            self.evaluations += 1
+            metrics = {f"eval/{k}": v for k, v in self._evaluate(get_policy()).items()}
+            self._write({"step": step, "unit": unit, **metrics})
 
     def close(self) -> None:
         self._file.close()
@@ -151,7 +170,8 @@ class RunLogger:
             self.bar.close()
 
 
-def run(cell: Cell, out: str | os.PathLike = "runs", *, progress: bool = False, eval_every: int | None = None) -> dict[str, Any]:
+def run(cell: Cell, out: str | os.PathLike = "runs", *, progress: bool = False,
+        eval_every: int | dict[str, int] | None = None) -> dict[str, Any]:
     """Run one cell (re-running it if it exists) and return its result record."""
     started = time.perf_counter()
     p = prepare(cell, out)
@@ -178,7 +198,9 @@ def execute(p: Prepared, *, progress: bool = False, eval_every: int | None = Non
     staging directory and renamed into place; stale staging of earlier killed attempts at
     this cell is removed first. ``eval_every``: steps between evaluations of offered
     policies (default: the profile's, else 100)."""
-    eval_every = eval_every or int(p.config.runner.get("eval_every", 100))
+    if not eval_every:
+        eval_every = p.config.runner.get("eval_every", 100)
+        eval_every = dict(eval_every) if isinstance(eval_every, dict) else int(eval_every)
     started = time.perf_counter() if started is None else started
     staging_root = p.out / ".staging"      # hidden; a crash leaves nothing that looks like a run
     staging_root.mkdir(parents=True, exist_ok=True)
@@ -214,6 +236,8 @@ def _execute(p: Prepared, staging: Path, *, progress: bool, eval_every: int, sta
         log.close()
     fit_time = time.perf_counter() - fit_start
     metrics = p.task.evaluate(trained.policy)                      # the runner scores, never fit
+    if trained.reward is not None:
+        metrics.update(p.task.evaluate_reward(trained.reward))
 
     for name, model in (("policy", trained.policy), ("reward", trained.reward)):
         if model is not None and hasattr(model, "state_dict"):

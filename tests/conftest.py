@@ -16,10 +16,10 @@ class RecordingLogger:
     def __call__(self, step, **metrics):
         self.records.append({"step": step, **metrics})
 
-    def progress(self, done, total):
+    def progress(self, done, total, stage=""):
         pass
 
-    def policy(self, step, get_policy):
+    def policy(self, step, get_policy, unit="steps"):
         self.offers += 1
 
 

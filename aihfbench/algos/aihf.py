@@ -3,7 +3,8 @@
     π⁰ = initial policy (bandit: uniform; control: random; text: SFT/base model)
     for k = 0 .. K-1:
         π^{k+1} ← improve π against r_θ (exact softmax on the bandit, SAC/RL otherwise)
-        τ ~ D, τ' ~ π^{k+1}, (τ_w ≻ τ_l) ~ P
+        τ' ~ π^{k+1} (N samples, kept for this iteration's reward steps)
+        reward_steps times: τ ~ D, (τ_w ≻ τ_l) ~ P,
         θ ← θ - η ∇[ α·(-(R_θ(τ) - R_θ(τ')))  +  -log σ(R_θ(τ_w) - R_θ(τ_l)) ] / (1 + α)
 
 The demonstration term is linear (Lemma 5.1), not logistic. We minimise the convex
@@ -28,12 +29,23 @@ class AIHFConfig:
     policy_steps: int = 5_000        # RL steps per policy alignment (paper A.2.1: 5k SAC steps)
     reward_lr: float = 1e-4          # paper A.2.1: Adam 1e-4
     demo_batch: int = 64             # N demonstration segments per step
-    policy_samples: int = 64         # N segments from π^{k+1} (0: exact expectation, bandit only)
+    policy_samples: int = 64         # N segments drawn from π^{k+1} after each policy alignment
+                                     # (0: the exact expectation, bandit only)
     pref_batch: int = 64             # M preference pairs per step
     tol: float = 0.0                 # stop once ‖∇θ‖ < tol (0: run all iterations)
 
     def __post_init__(self) -> None:
         check_alpha(self.alpha)
+
+
+def reward_alignment_loss(fam, reward, demo, agent, pairs, alpha: float):
+    """(α·L1 + L2)/(1 + α): L1 = −(mean R_θ(τ) − mean R_θ(τ')) over demonstration segments τ and
+    policy segments τ' (Lemma 5.1, linear), L2 = −mean log σ(R_θ(τ_w) − R_θ(τ_l)) (BTL).
+    α = 0 leaves exactly RLHF's Bradley–Terry reward loss."""
+    demo_term = demo_contrast_loss(fam.returns(reward, demo), fam.returns(reward, agent),
+                                   demo.weights, agent.weights)
+    pref_term = btl_loss(fam.returns(reward, pairs.chosen), fam.returns(reward, pairs.rejected), pairs.weights)
+    return (alpha * demo_term + pref_term) / (1 + alpha)
 
 
 class AIHF(AlgoBase):
@@ -48,20 +60,19 @@ class AIHF(AlgoBase):
         reward = fam.make_reward()                                          # θ⁰
         optimizer = fam.optimizer(reward.parameters(), cfg.reward_lr)
 
+        agent = None
+
         def reward_alignment(k):
-            nonlocal policy
+            nonlocal policy, agent
             if k % cfg.reward_steps == 0:                                   # policy alignment
                 policy = fam.improve(policy, reward, prior=prior, steps=cfg.policy_steps, log=log)
-                log.policy(k, lambda: policy)
+                log.policy(k, lambda: policy, unit="reward_steps")
+                agent = fam.sample(policy, cfg.policy_samples)              # τ' ~ π^{k+1}, once per alignment
             demo = fam.demo_batch(demos, cfg.demo_batch)                    # τ ~ D
-            agent = fam.sample(policy, cfg.policy_samples)                  # τ' ~ π^{k+1}
-            w, l, weights = fam.pref_batch(prefs, cfg.pref_batch)           # (τ_w ≻ τ_l) ~ P
-            demo_term = demo_contrast_loss(fam.returns(reward, demo), fam.returns(reward, agent),
-                                           demo.weights, agent.weights)
-            pref_term = btl_loss(fam.returns(reward, w), fam.returns(reward, l), weights)
-            return (alpha * demo_term + pref_term) / (1 + alpha)
+            pairs = fam.pref_batch(prefs, cfg.pref_batch)                   # (τ_w ≻ τ_l) ~ P
+            return reward_alignment_loss(fam, reward, demo, agent, pairs, alpha)
 
         info = gradient_steps(reward.parameters(), reward_alignment, optimizer,
                               steps=cfg.iterations * cfg.reward_steps, tol=cfg.tol, log=log, tag="aihf_loss")
         policy = fam.improve(policy, reward, prior=prior, steps=cfg.policy_steps, log=log)
-        return Trained(policy=policy, reward=reward, info={**info, "alpha": alpha})
+        return Trained(policy=policy, reward=reward, info={**info, "alpha": alpha, **fam.report()})

@@ -40,6 +40,15 @@ class AIHFDPOConfig:
             raise ValueError(f"reference must be 'sft' or 'initial', got {self.reference!r}")
 
 
+def implicit_alignment_loss(fam, policy, pairs, contrast, alpha: float, beta: float):
+    """[DPO(P) + α·DPO({demonstration ≻ y'})] / (1 + α) with the implicit reward
+    β·log π/π⁰ (segment sums on control). α = 0 is DPO's loss exactly."""
+    pref_term = dpo_loss(fam.log_ratio(policy, pairs.chosen), fam.log_ratio(policy, pairs.rejected), beta, pairs.weights)
+    demo_term = dpo_loss(fam.log_ratio(policy, contrast.chosen), fam.log_ratio(policy, contrast.rejected),
+                         beta, contrast.weights)
+    return (pref_term + alpha * demo_term) / (1 + alpha)
+
+
 class AIHFDPO(AlgoBase):
     name = "aihf-dpo"
     Config = AIHFDPOConfig
@@ -57,13 +66,10 @@ class AIHFDPO(AlgoBase):
             if k % cfg.steps_per_iteration == 0:                            # refresh y' ~ π^k
                 samples = fam.sample(policy.freeze(), cfg.policy_samples)
                 contrast = fam.contrast_pairs(fam.demo_batch(demos, cfg.demo_batch), samples)
-                log.policy(k, policy.freeze)
-            w, l, weights = fam.pref_batch(prefs, cfg.batch_size)
-            pref_term = dpo_loss(fam.log_ratio(policy, w), fam.log_ratio(policy, l), cfg.beta, weights)
-            demo_term = dpo_loss(fam.log_ratio(policy, contrast.chosen), fam.log_ratio(policy, contrast.rejected),
-                                 cfg.beta, contrast.weights)
-            return (pref_term + alpha * demo_term) / (1 + alpha)
+                log.policy(k, policy.freeze, unit="gradient_steps")
+            return implicit_alignment_loss(fam, policy, fam.pref_batch(prefs, cfg.batch_size), contrast,
+                                           alpha, cfg.beta)
 
         info = gradient_steps(policy.parameters(), loss, optimizer, steps=cfg.iterations * cfg.steps_per_iteration,
                               tol=cfg.tol, log=log, tag="aihf_dpo_loss")
-        return Trained(policy=policy.freeze(), info={**info, "alpha": alpha})
+        return Trained(policy=policy.freeze(), info={**info, "alpha": alpha, **fam.report()})

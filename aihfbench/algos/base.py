@@ -21,15 +21,16 @@ class Trained:
 
 class Logger(Protocol):
     """Passed to ``fit``: ``log(step, **metrics)`` records a learning-curve point;
-    ``log.progress(done, total)`` drives the progress bar."""
+    ``log.progress(done, total, stage)`` drives the progress bar."""
 
     def __call__(self, step: int, **metrics: float) -> None: ...
 
-    def progress(self, done: int, total: int) -> None: ...
+    def progress(self, done: int, total: int, stage: str = "") -> None: ...
 
-    def policy(self, step: int, get_policy: Callable[[], Any]) -> None:
-        """Offer the current policy; the runner calls ``get_policy()`` only when it
-        wants to evaluate (its schedule), so offering every step is cheap."""
+    def policy(self, step: int, get_policy: Callable[[], Any], unit: str = "steps") -> None:
+        """Offer the current policy at ``step`` counted in ``unit`` (``env_steps``,
+        ``gradient_steps``...); the runner calls ``get_policy()`` only when its schedule
+        for that unit says so, so offering every step is cheap."""
 
 
 @runtime_checkable
@@ -77,11 +78,11 @@ def gradient_steps(params, loss_fn, optimizer: torch.optim.Optimizer, *, steps: 
         grad_norm = float(torch.sqrt(sum((p.grad**2).sum() for p in params if p.grad is not None)))
         if k % log_every == 0 or grad_norm < tol:
             log(k, **{tag: value, "grad_norm": grad_norm})
-            log.progress(k + 1, steps)
+            log.progress(k + 1, steps, tag)
         if grad_norm < tol:
             break
         optimizer.step()
-    log.progress(steps, steps)
+    log.progress(steps, steps, tag)
     return {"iterations": k + 1, "grad_norm": grad_norm, "converged": grad_norm < tol}
 
 

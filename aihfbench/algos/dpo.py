@@ -32,7 +32,7 @@ class DPO(AlgoBase):
         optimizer = fam.optimizer(policy.parameters(), cfg.lr)
 
         def preference_loss(k):
-            log.policy(k, policy.freeze)
+            log.policy(k, policy.freeze, unit="gradient_steps")
             w, l, weights = fam.pref_batch(prefs, cfg.batch_size)
             return dpo_loss(fam.log_ratio(policy, w), fam.log_ratio(policy, l), cfg.beta, weights)
 

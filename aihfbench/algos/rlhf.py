@@ -44,4 +44,4 @@ class RLHF(AlgoBase):
                               steps=cfg.reward_steps, tol=cfg.tol, log=log, tag="btl_loss")
 
         policy = fam.improve(sft, reward, prior=sft, steps=cfg.rl_steps, log=log)  # 3. RL from π_SFT
-        return Trained(policy=policy, reward=reward, info=info)
+        return Trained(policy=policy, reward=reward, info={**info, **fam.report()})

@@ -143,6 +143,10 @@ class BanditPrimitives:
         """``[B]`` log π(a)/π⁰(a) for the policy's reference π⁰."""
         return policy.log_ratio(items.actions)
 
+    def report(self) -> dict[str, float]:
+        """Facts for the result record (none: everything here is exact and instantaneous)."""
+        return {}
+
     def optimizer(self, params, lr: float) -> torch.optim.Optimizer:
         """Full-batch Nesterov gradient steps: the losses here are smooth and convex."""
         return torch.optim.SGD(list(params), lr=lr, momentum=0.9, nesterov=True)

@@ -63,6 +63,10 @@ class Task(ABC):
     def fingerprint(self) -> dict[str, str]:
         """Checksums and recipe version of the data this task serves."""
 
+    def evaluate_reward(self, reward: Any) -> dict[str, float]:
+        """Agreement of a learned reward model with the true reward (default: none)."""
+        return {}
+
     def recompute_metrics(self, record: dict[str, Any]) -> dict[str, float] | None:
         """Re-evaluate the policy a result record stores (None: this task cannot)."""
         return None

@@ -32,7 +32,9 @@ def shipped_checkpoints(env_id: str) -> Path:
 
 class ControlTask(Task):
     def __init__(self, spec, env_id: str, short: str, teacher: str = "perfect", temperature: float = 1.0,
-                 epsilon: float = 0.0, noise_seed: int = 0, checkpoints: str | None = None, build: bool = True):
+                 epsilon: float = 0.0, noise_seed: int = 0, checkpoints: str | None = None, build: bool = True,
+                 sac: dict[str, Any] | None = None, reward_hidden: Any = (64, 64), eval_episodes: int = 10,
+                 heldout_pairs: int = 5_000):
         super().__init__(spec)
         if teacher not in TEACHERS:
             raise ConfigError(f"teacher must be one of {', '.join(TEACHERS)}, got {teacher!r}")
@@ -40,13 +42,24 @@ class ControlTask(Task):
         if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in numbers) \
                 or not temperature > 0 or not 0 <= epsilon <= 0.5:
             raise ConfigError("teacher noise needs numbers: temperature > 0 and 0 <= epsilon <= 0.5")
+        if isinstance(eval_episodes, bool) or not isinstance(eval_episodes, int) or eval_episodes < 1:
+            raise ConfigError(f"eval_episodes must be an integer >= 1, got {eval_episodes!r}")
+        if isinstance(heldout_pairs, bool) or not isinstance(heldout_pairs, int) or heldout_pairs < 0:
+            raise ConfigError(f"heldout_pairs must be an integer >= 0, got {heldout_pairs!r}")
+        self.eval_episodes, self.heldout_pairs = eval_episodes, heldout_pairs
         try:
             from ..control.splits import BuildSpec, build as build_splits, task_folder, verify
+            from ..families.control import ControlSettings, SACSettings
         except ImportError as exc:
             raise ConfigError(f"{spec.id} needs the control extra ({exc.name} is missing): "
                               "pip install 'aihfbench[control]'") from None
 
         self.env_id, self.short = env_id, short
+        try:
+            hidden = tuple(int(x) for x in reward_hidden)
+            self.settings = ControlSettings(sac=SACSettings.from_dict(sac), reward_hidden=hidden)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"bad control settings (task.sac / task.reward_hidden): {exc}") from None
         self.teacher = {"teacher": teacher, "temperature": float(temperature), "epsilon": float(epsilon),
                         "noise_seed": int(noise_seed)}
         self.build_spec = BuildSpec(env_id=env_id, short=short)
@@ -170,10 +183,12 @@ class ControlTask(Task):
         random, expert = self.spec.reference_scores["random"], self.spec.reference_scores["expert"]
         return 100 * (ret - random) / (expert - random)
 
-    def evaluate(self, policy: Any, episodes: int = 10, seed: int = 0) -> dict[str, float]:
-        """True-reward return of ``policy.act(obs)`` (deterministic) over ``episodes`` episodes."""
+    def evaluate(self, policy: Any, episodes: int | None = None, seed: int = 0) -> dict[str, float]:
+        """True-reward return of ``policy.act(obs)`` (deterministic) over ``episodes`` episodes
+        (default: the task's ``eval_episodes``, 10)."""
         from ..control.policy import episode_returns
 
+        episodes = episodes or self.eval_episodes
         env = self.env()
         try:
             returns = episode_returns(env, policy.act, episodes, seed=1_000_000 + seed * 1000)
@@ -184,10 +199,36 @@ class ControlTask(Task):
                 "return_std": float(np.std(returns)), "episodes": episodes}
 
     def primitives(self, seed: int = 0):
-        from ..errors import AihfbenchError
+        from ..families.control import ControlPrimitives
 
-        raise AihfbenchError(f"no method can train on {self.spec.id} yet: the control primitives (SAC policy "
-                             "optimiser, reward MLP) are not built (issue #4); the data and evaluation are ready")
+        return ControlPrimitives(self, self.settings, seed)
+
+    def evaluate_reward(self, reward: Any) -> dict[str, float]:
+        """Agreement of a learned r_θ with the true reward on held-out pairs: the last
+        ``heldout_pairs`` pairs of the split (never inside a budget below that tail), true
+        labels (no teacher noise). Accuracy of sign(R_θ(a) − R_θ(b)) and Spearman's ρ
+        between R_θ and the true return over their segments."""
+        import torch
+        from scipy.stats import spearmanr
+
+        if not self.heldout_pairs:
+            return {}
+        split = self._prefs.columns
+        tail = slice(len(split["chosen_return"]) - self.heldout_pairs, None)
+        learned, true = [], []
+        with torch.no_grad():
+            for side in ("chosen", "rejected"):
+                episodes, starts = split[f"{side}_episode"][tail], split[f"{side}_start"][tail]
+                values = []
+                for chunk in range(0, len(episodes), 1000):
+                    obs, act = self.segments(episodes[chunk:chunk + 1000], starts[chunk:chunk + 1000])
+                    values.append(reward(torch.from_numpy(obs), torch.from_numpy(act)).sum(-1).numpy())
+                learned.append(np.concatenate(values))
+                true.append(split[f"{side}_return"][tail])
+        agree = np.sign(learned[0] - learned[1]) == np.sign(true[0] - true[1])
+        rho = spearmanr(np.concatenate(learned), np.concatenate(true)).statistic
+        return {"reward_accuracy": float(agree.mean()), "reward_spearman": float(rho),
+                "reward_heldout_pairs": self.heldout_pairs}
 
     def fingerprint(self) -> dict[str, str]:
         return {"recipe": self.manifest["recipe"],

@@ -31,21 +31,39 @@ def fake_checkpoints(folder, obs_dim=17, act_dim=6, returns=(400.0, 700.0, 1000.
 
 
 @pytest.fixture(scope="session")
-def control_data(tmp_path_factory):
-    """Environment pointing aihfbench and Minari at a private root holding a tiny build."""
-    from aihfbench.control.splits import BuildSpec, build
-
+def control_root(tmp_path_factory):
+    """Environment pointing aihfbench and Minari at a private data root for the session."""
     root = tmp_path_factory.mktemp("control-data")
     old = {k: os.environ.get(k) for k in ("AIHFBENCH_DATA", "MINARI_DATASETS_PATH")}
     os.environ["AIHFBENCH_DATA"] = str(root / "aihfbench")
     os.environ["MINARI_DATASETS_PATH"] = str(root / "minari")
-    spec = BuildSpec(env_id="HalfCheetah-v5", short="halfcheetah", demo_transitions=2000, pool_transitions=4000,
-                     pairs=3000, seed=0)
-    checkpoints = fake_checkpoints(root / "checkpoints")
-    manifest = build(spec, checkpoints)
-    yield {"root": root, "spec": spec, "checkpoints": checkpoints, "manifest": manifest}
+    yield root
     for key, value in old.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def control_data(control_root):
+    """A tiny HalfCheetah build from random-weight checkpoints."""
+    from aihfbench.control.splits import BuildSpec, build
+
+    spec = BuildSpec(env_id="HalfCheetah-v5", short="halfcheetah", demo_transitions=2000, pool_transitions=4000,
+                     pairs=3000, seed=0)
+    checkpoints = fake_checkpoints(control_root / "checkpoints")
+    manifest = build(spec, checkpoints)
+    return {"root": control_root, "spec": spec, "checkpoints": checkpoints, "manifest": manifest}
+
+
+@pytest.fixture(scope="session")
+def hopper_data(control_root):
+    """A small Hopper build from the *shipped* expert checkpoints (real demonstrations, real
+    low/medium preference pool), small enough to build in seconds."""
+    from aihfbench.control.splits import BuildSpec, build
+    from aihfbench.tasks.control import shipped_checkpoints
+
+    spec = BuildSpec(env_id="Hopper-v5", short="hopper", demo_transitions=3000, pool_transitions=6000,
+                     pairs=3000, seed=0)
+    return {"spec": spec, "manifest": build(spec, shipped_checkpoints("Hopper-v5"))}
