@@ -100,7 +100,7 @@ def _record_problems(record: dict[str, Any], path: str) -> list[str]:
     if data != record["data"]:
         differing = sorted(k for k in set(data) | set(record["data"]) if data.get(k) != record["data"].get(k))
         problems.append(f"{path}: dataset checksums differ from the published splits ({', '.join(differing)})")
-    recomputed = task.recompute_metrics(record)
+    recomputed = task.recompute_metrics({**record, "_path": str(path)})
     if recomputed is None:
         problems.append(f"{path}: metrics cannot be recomputed from this record (no stored policy for {s.id})")
     else:

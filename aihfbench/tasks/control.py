@@ -230,6 +230,19 @@ class ControlTask(Task):
         return {"reward_accuracy": float(agree.mean()), "reward_spearman": float(rho),
                 "reward_heldout_pairs": self.heldout_pairs}
 
+    def recompute_metrics(self, record: dict[str, Any]) -> dict[str, float] | None:
+        """Re-evaluate the actor a run stored (policy.safetensors beside its result.json)."""
+        from safetensors.torch import load_file
+
+        from ..control.policy import SquashedGaussianActor
+
+        where = record.get("_path") or (Path(record["run_dir"]) / "result.json" if record.get("run_dir") else None)
+        policy = Path(where).with_name("policy.safetensors") if where else None
+        if policy is None or not policy.is_file():
+            return None
+        actor = SquashedGaussianActor.from_state_dict(load_file(str(policy)))
+        return self.evaluate(actor, episodes=int(record["metrics"].get("episodes", self.eval_episodes)))
+
     def fingerprint(self) -> dict[str, str]:
         return {"recipe": self.manifest["recipe"],
                 "manifest_sha256": fingerprint_arrays({"m": np.frombuffer(

@@ -45,3 +45,7 @@ def test_each_method_beats_random_on_hopper_smoke(algo, random_return, tmp_path)
         assert np.isfinite(record["metrics"]["reward_spearman"])
     if algo == "aihf":
         assert record["fit_info"]["sac_env_steps"] == (5 + 1) * 1000   # K alignments + the final one
+    if algo == "bc":                                                # the stored actor reproduces the score
+        task = aihfbench.make("hopper", build=False, **record["task_kwargs"])
+        recomputed = task.recompute_metrics(record)
+        assert recomputed == pytest.approx({k: record["metrics"][k] for k in recomputed}, rel=1e-9)
