@@ -41,3 +41,14 @@ def test_bad_overrides_are_one_line_config_errors(override, message):
 def test_unknown_profile_names_the_choices():
     with pytest.raises(ConfigError, match="no profile 'gpu': choose one of smoke, cpu, paper"):
         load_profile(BANDIT, "gpu")
+
+
+def test_control_profiles_and_deep_task_overrides():
+    hopper = aihfbench.spec("hopper")
+    cpu = resolve(get_algo("aihf"), hopper, "cpu")
+    assert cpu.algo.policy_steps == 5000 and cpu.algo.iterations == 20           # paper A.2.1: 5k SAC steps per alignment
+    assert cpu.task_kwargs["sac"]["hidden"] == [64, 64] and cpu.runner["eval_every"]["env_steps"] == 10_000
+    assert resolve(get_algo("aihf"), hopper, "paper").task_kwargs["sac"]["learning_rate"] == 3e-3
+    over = resolve(get_algo("rlhf"), hopper, "cpu", ["task.sac.learning_rate=0.001", "algo.sft.steps=5"])
+    assert over.task_kwargs["sac"] == {**cpu.task_kwargs["sac"], "learning_rate": 0.001}   # merged, not replaced
+    assert over.algo.sft.steps == 5 and over.algo.sft.lr == 1e-3

@@ -139,3 +139,29 @@ def test_records_verify_and_edits_are_caught(aihf_run, tmp_path):
     path.write_text("{not json")
     with pytest.raises(RecordError, match="corrupted"):
         load_record(path)
+
+
+def test_policies_are_evaluated_on_each_units_own_schedule(tmp_path):
+    from aihfbench.runner import RunLogger
+
+    seen = []
+    log = RunLogger(tmp_path / "curve.jsonl", lambda policy: {"score": float(policy)},
+                    eval_every={"env_steps": 10, "gradient_steps": 4})
+    for step in range(25):
+        log.policy(step, lambda step=step: seen.append(("env", step)) or step, unit="env_steps")
+        log.policy(step, lambda step=step: seen.append(("grad", step)) or step, unit="gradient_steps")
+        log.policy(step, lambda: pytest.fail("a unit without a schedule is never evaluated"), unit="reward_steps")
+    log.policy(20, lambda: pytest.fail("the same step is evaluated once"), unit="env_steps")
+    log.close()
+    assert seen == sorted(seen, key=lambda x: (x[1], x[0] != "env"))
+    assert [s for u, s in seen if u == "env"] == [0, 10, 20]
+    assert [s for u, s in seen if u == "grad"] == [0, 4, 8, 12, 16, 20, 24]
+    points = [json.loads(line) for line in (tmp_path / "curve.jsonl").read_text().splitlines()]
+    assert {p["unit"] for p in points} == {"env_steps", "gradient_steps"}
+    assert all(p["eval/score"] == p["step"] for p in points)
+
+    every = RunLogger(tmp_path / "c2.jsonl", lambda policy: {"score": 0.0}, eval_every=5)   # an int: every unit
+    for step in range(6):
+        every.policy(step, lambda: 0, unit="anything")
+    every.close()
+    assert len((tmp_path / "c2.jsonl").read_text().splitlines()) == 2
