@@ -37,6 +37,12 @@ def test_sampled_rewards_are_the_current_reward_nets(agent):
         now = reward(again.observations.float(), again.actions.float())
     assert torch.allclose(again.rewards.squeeze(1), now, atol=1e-6)            # ... shows at once: no stale labels
 
+    agent.learn(reward, 40)                                    # new transitions after the last relabelling
+    everything = buffer._get_samples(np.arange(buffer.pos))
+    with torch.no_grad():
+        truth = reward(everything.observations.float(), everything.actions.float())
+    assert torch.allclose(everything.rewards.squeeze(1), truth, atol=1e-5)
+
 
 def test_learning_continues_the_same_learner(agent):
     agent, reward = agent
