@@ -101,7 +101,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     s = spec(args.task)
     shown: dict = {"spec": s.to_dict()}
     try:
-        task = make(s.id, **({"build": False} if s.family == "control" else {}))   # show never builds data
+        task = make(s.id, **({"build": False} if s.family in ("control", "text") else {}))   # show never builds data
         shown.update(task=task.describe(), data=task.fingerprint())
     except AihfbenchError as exc:
         shown["data"] = f"unavailable: {exc}"
@@ -275,11 +275,32 @@ def _control_spec(name: str):
     return s, BuildSpec(env_id=s.kwargs["env_id"], short=s.kwargs["short"])
 
 
+def _text_build(args: argparse.Namespace, s) -> int:
+    import time
+
+    from .text.splits import IMDbBuild, build
+
+    if s.id != "IMDb-aihf-v0":
+        raise AihfbenchError(f"{s.id} has no data build yet (issue #5)")
+    if args.imdb_path and not Path(args.imdb_path).exists():
+        raise AihfbenchError(f"--imdb-path {args.imdb_path} does not exist: pass an aclImdb folder or tarball")
+    start = time.perf_counter()
+    manifest = build(IMDbBuild(imdb_path=args.imdb_path), force=args.force,
+                     progress=lambda stage, done, total: print(f"{stage}: {done}/{total}", flush=True))
+    print(f"{s.id} (offline): built in {time.perf_counter() - start:.1f} s; checkpoint grades {manifest['grades']} "
+          f"({len(manifest['files'])} files pinned in the manifest)")
+    return 0
+
+
 def cmd_data_build(args: argparse.Namespace) -> int:
     import time
 
     from tqdm.auto import tqdm
 
+    from .registration import spec
+
+    if spec(args.task).family == "text":
+        return _text_build(args, spec(args.task))
     from .control.splits import build
     from .tasks.control import shipped_checkpoints
 
@@ -302,6 +323,14 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
 
 def cmd_data_verify(args: argparse.Namespace) -> int:
+    from .registration import spec
+
+    if spec(args.task).family == "text":
+        from .text.splits import verify as verify_text
+
+        manifest = verify_text("offline")
+        print(f"{spec(args.task).id} (offline): {len(manifest['files'])} files match the manifest ({manifest['recipe']})")
+        return 0
     from .control.splits import verify
 
     s, build_spec = _control_spec(args.task)
@@ -313,8 +342,21 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
 def cmd_data_info(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from .registration import make
+    from .registration import make, spec
 
+    if spec(args.task).family == "text":
+        task = make(args.task, build=False)
+        table = Table(title=f"{task.spec.id} (offline): quality of the splits (true reward; paper Table 3)")
+        for col in ("split", "mean ± std", "size"):
+            table.add_column(col)
+        sizes = [f"{task.max_demos:,} demonstrations", f"{task.max_prefs:,} pairs", f"{task.max_prefs:,} pairs"]
+        for (name, (mean, std)), size in zip(task.quality().items(), sizes):
+            table.add_row(name, f"{mean:.3f} ± {std:.3f}", size)
+        _console().print(table)
+        means = task.manifest["checkpoint_mean_reward"]
+        for grade, steps in task.manifest["grades"].items():
+            print(f"{grade:>6} checkpoints: " + ", ".join(f"{means[str(k)]:.3f}@RL step {k}" for k in steps))
+        return 0
     s, _ = _control_spec(args.task)
     task = make(s.id, build=False)
     table = Table(title=f"{s.id}: quality of the splits (true reward; paper Table 1)")
@@ -451,6 +493,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("task")
     build.add_argument("--checkpoints", default=None, help="checkpoint folder (default: the ones shipped in the package)")
     build.add_argument("--force", action="store_true", help="rebuild even if built")
+    build.add_argument("--imdb-path", default=None, help="IMDb: a local aclImdb folder or tarball (real reviews "
+                       "instead of the shipped templates)")
     build.set_defaults(func=cmd_data_build)
     for action, func, text in (("verify", cmd_data_verify, "check every file against the manifest's sha256"),
                                ("info", cmd_data_info, "quality table of the splits (paper Table 1)")):

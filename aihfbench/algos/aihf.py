@@ -67,7 +67,7 @@ class AIHF(AlgoBase):
             if k % cfg.reward_steps == 0:                                   # policy alignment
                 policy = fam.improve(policy, reward, prior=prior, steps=cfg.policy_steps, log=log)
                 log.policy(k, lambda: policy, unit="reward_steps")
-                agent = fam.sample(policy, cfg.policy_samples)              # τ' ~ π^{k+1}, once per alignment
+                agent = fam.sample(policy, cfg.policy_samples, context=demos)   # τ' ~ π^{k+1}, once per alignment
             demo = fam.demo_batch(demos, cfg.demo_batch)                    # τ ~ D
             pairs = fam.pref_batch(prefs, cfg.pref_batch)                   # (τ_w ≻ τ_l) ~ P
             return reward_alignment_loss(fam, reward, demo, agent, pairs, alpha)

@@ -64,7 +64,7 @@ class AIHFDPO(AlgoBase):
         def loss(k):
             nonlocal contrast
             if k % cfg.steps_per_iteration == 0:                            # refresh y' ~ π^k
-                samples = fam.sample(policy.freeze(), cfg.policy_samples)
+                samples = fam.sample(policy.freeze(), cfg.policy_samples, context=demos)   # text: on demo prompts
                 contrast = fam.contrast_pairs(fam.demo_batch(demos, cfg.demo_batch), samples)
                 log.policy(k, policy.freeze, unit="gradient_steps")
             return implicit_alignment_loss(fam, policy, fam.pref_batch(prefs, cfg.batch_size), contrast,

@@ -119,7 +119,7 @@ class BanditPrimitives:
         with torch.no_grad():
             return TabularPolicy(torch.log_softmax(prior.log_probs + reward.values, dim=0))
 
-    def sample(self, policy: TabularPolicy, n: int = 0) -> Actions:
+    def sample(self, policy: TabularPolicy, n: int = 0, context=None) -> Actions:
         """τ' ~ π. ``n=0``: the exact expectation (every action weighted by π);
         ``n>0``: n Monte-Carlo draws, as Algorithm 1 does with real rollouts."""
         probs = policy.log_probs.exp()

@@ -23,6 +23,24 @@ register(
     seed_resamples_data=True,   # as the paper's repeats: seed s draws the data with data_seed=s
 )
 
+register(
+    "IMDb-aihf-v0",
+    "aihfbench.tasks.text:IMDbTask",
+    family="text",
+    description="Positive-sentiment continuation of movie-review prefixes (paper A.2.2); offline profile: a "
+                "small GPT-2 pre-trained by the project, VADER as the true reward.",
+    aliases=("imdb",),
+    datasets=("imdb:imdb-offline-recipe-1",),
+    demo_unit="demonstrations (prompt, completion)",
+    pref_unit="labelled completion pairs",
+    default_demos=1000,
+    default_prefs=1000,
+    primary_metric="true_reward",
+    higher_is_better=True,
+    profiles=("smoke", "offline", "cpu", "paper"),
+    default_profile="offline",
+)
+
 # D4RL reference returns (random, expert) for the normalised score; tasks/control.py uses the same.
 _D4RL = {"Hopper-v5": {"random": -20.272305, "expert": 3234.3},
          "HalfCheetah-v5": {"random": -280.178953, "expert": 12135.0},

@@ -1,0 +1,195 @@
+"""``IMDb-aihf-v0``: positive-sentiment continuation of movie-review prefixes (paper A.2.2).
+
+Profiles: ``offline`` runs with no hub at all (a small GPT-2 the project pre-trains on its
+template corpus or on a local aclImdb copy, VADER as the true reward; splits built by
+``aihfbench.text.splits``). ``smoke`` is the offline data with tiny method budgets. The
+``cpu``/``paper`` data (GPT-2 from the hub, ``lvwerra/distilbert-imdb`` as the true reward)
+are not wired yet and say so.
+
+Units: ``--demos`` counts (prompt, completion) demonstrations, ``--prefs`` labelled pairs of
+completions of the same prompt. Metrics (on held-out prompts, one sampled completion each):
+true reward, KL to the base model (Monte-Carlo, per sequence), win rate against the base
+model's completions of the same prompts (ties count half).
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..data import Demonstrations, Preferences, fingerprint_arrays
+from ..errors import ConfigError
+from .base import Task
+
+DEMO_UNIT = "demonstrations (prompt, completion)"
+PREF_UNIT = "labelled completion pairs"
+EVAL_SEED = 12345
+
+
+class IMDbTask(Task):
+    def __init__(self, spec, data: str = "offline", build: bool = True, imdb_path: str | None = None,
+                 rl: dict[str, Any] | None = None, eval_prompts: int = 256, max_new_tokens: int = 24,
+                 heldout_pairs: int = 200):
+        super().__init__(spec)
+        if data != "offline":
+            raise ConfigError(f"IMDb data {data!r} needs the hub (GPT-2, lvwerra/distilbert-imdb) and is not wired "
+                              "yet (issue #5): use --profile offline")
+        try:
+            from ..text.rl import RLSettings
+            from ..text.splits import IMDbBuild, build as build_splits, task_folder, verify
+        except ImportError as exc:
+            raise ConfigError(f"{spec.id} needs the text extra ({exc.name} is missing): "
+                              "pip install 'aihfbench[text]'") from None
+        try:
+            self.rl_settings = RLSettings.from_dict(rl)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"bad task.rl settings: {exc}") from None
+        self.eval_count, self.heldout_pairs = int(eval_prompts), int(heldout_pairs)
+        self.max_new_tokens = int(max_new_tokens)
+        if not (task_folder("offline") / "manifest.json").exists():
+            if not build:
+                raise ConfigError(f"{spec.id} offline data is not built: run `aihfbench data build imdb`")
+            build_splits(IMDbBuild(imdb_path=imdb_path),
+                         progress=lambda stage, done, total: print(f"building IMDb offline data: {stage} {done}/{total}",
+                                                                   flush=True))
+        self.manifest = verify("offline")
+        self.folder = task_folder("offline")
+
+    def __repr__(self) -> str:
+        return f"IMDbTask<{self.spec.id}>(offline)"
+
+    # data -------------------------------------------------------------------------------------
+    def _table(self, name: str) -> dict[str, np.ndarray]:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self.folder / name).to_pydict()
+        return {k: np.asarray(v, dtype=object if isinstance(v[0], str) else None) for k, v in table.items()}
+
+    @cached_property
+    def _demos(self) -> Demonstrations:
+        return Demonstrations(self._table("demos.parquet"), unit=DEMO_UNIT)
+
+    @cached_property
+    def _prefs(self) -> Preferences:
+        return Preferences(self._table("prefs.parquet"), unit=PREF_UNIT)
+
+    def _demo_split(self) -> Demonstrations:
+        return self._demos
+
+    def _pref_split(self) -> Preferences:
+        return self._prefs
+
+    @cached_property
+    def _prompts(self) -> dict[str, list[str]]:
+        return {k: [str(p) for p in self._table(f"{k}_prompts.parquet")["prompt"]] for k in ("train", "eval")}
+
+    def train_prompts(self) -> list[str]:
+        """Prompts for the methods' RL steps (disjoint from the demonstration/preference prompts)."""
+        return self._prompts["train"]
+
+    def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
+        prompts = self._prompts["train"]
+        return [prompts[i] for i in rng.integers(len(prompts), size=n)]
+
+    # models -----------------------------------------------------------------------------------
+    @cached_property
+    def _base(self):
+        from ..text.models import TextPolicy
+
+        policy = TextPolicy.load(self.folder / "base", max_new_tokens=self.max_new_tokens)
+        policy.model.requires_grad_(False)
+        return policy
+
+    def base_policy(self):
+        """The pre-trained base model (frozen; copy it to train)."""
+        return self._base
+
+    def base_reward(self, seed: int = 0):
+        from ..text.models import TextReward
+
+        return TextReward.from_policy_base(self.folder / "base", seed=seed)
+
+    @contextmanager
+    def scratch(self) -> Iterator[str]:
+        with tempfile.TemporaryDirectory(prefix="aihfbench-text-") as folder:
+            yield folder
+
+    # scoring ----------------------------------------------------------------------------------
+    def true_reward(self, prompts, completions) -> np.ndarray:
+        from ..text.rewards import vader_sentiment
+
+        return vader_sentiment([p + c for p, c in zip(prompts, completions)])
+
+    @cached_property
+    def _eval_set(self) -> dict[str, Any]:
+        prompts = self._prompts["eval"][: self.eval_count]
+        base = self._base.generate(prompts, seed=EVAL_SEED)
+        return {"prompts": prompts, "base": base, "base_reward": self.true_reward(prompts, base)}
+
+    def evaluate(self, policy: Any) -> dict[str, float]:
+        """True reward, KL(π‖base) and win rate vs the base model on held-out prompts."""
+        import time
+
+        import torch
+
+        ev = self._eval_set
+        start = time.perf_counter()
+        completions = policy.generate(ev["prompts"], seed=EVAL_SEED)
+        seconds = time.perf_counter() - start
+        reward = self.true_reward(ev["prompts"], completions)
+        with torch.no_grad():
+            kl = (policy.log_prob(ev["prompts"], completions) - self._base.log_prob(ev["prompts"], completions)).numpy()
+        wins = np.where(reward > ev["base_reward"], 1.0, np.where(reward == ev["base_reward"], 0.5, 0.0))
+        tokens = sum(len(policy.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in completions) \
+            if hasattr(policy, "tokenizer") else sum(len(c.split()) for c in completions)
+        return {"true_reward": float(reward.mean()), "true_reward_std": float(reward.std()),
+                "kl_to_base": float(kl.mean()), "win_rate_vs_base": float(wins.mean()),
+                "eval_prompts": len(ev["prompts"]), "generation_tokens_per_s": tokens / max(seconds, 1e-9)}
+
+    def evaluate_reward(self, reward: Any) -> dict[str, float]:
+        """Agreement of r_θ with the true reward: accuracy on the split's last ``heldout_pairs``
+        preference pairs (beyond smaller budgets; true labels), and Spearman's ρ between r_θ and
+        the true reward on the base model's completions of the held-out prompts."""
+        import torch
+        from scipy.stats import spearmanr
+
+        cols = self._prefs.columns
+        tail = slice(len(cols["prompt"]) - self.heldout_pairs, None)
+        prompts = [str(p) for p in cols["prompt"][tail]]
+        with torch.no_grad():
+            rc = reward(prompts, [str(c) for c in cols["chosen"][tail]]).numpy()
+            rr = reward(prompts, [str(c) for c in cols["rejected"][tail]]).numpy()
+            ev = self._eval_set
+            scores = reward(ev["prompts"], ev["base"]).numpy()
+        return {"reward_accuracy": float((rc > rr).mean()),
+                "reward_spearman": float(spearmanr(scores, ev["base_reward"]).statistic)}
+
+    def fingerprint(self) -> dict[str, str]:
+        return {"recipe": self.manifest["recipe"],
+                "manifest_sha256": fingerprint_arrays({"m": np.frombuffer(
+                    json.dumps(self.manifest["files"], sort_keys=True).encode(), dtype=np.uint8)})}
+
+    def record(self, trained, demos, prefs) -> dict[str, Any]:
+        """A few held-out generations of the final policy, for inspection."""
+        ev = self._eval_set
+        completions = trained.policy.generate(ev["prompts"][:8], seed=EVAL_SEED)
+        return {"samples": [{"prompt": p, "completion": c} for p, c in zip(ev["prompts"][:8], completions)]}
+
+    def quality(self) -> dict[str, tuple[float, float]]:
+        d, p = self._demos.columns, self._prefs.columns
+        return {"demonstrations (true reward)": (float(np.mean(d["true_reward"])), float(np.std(d["true_reward"]))),
+                "preferred (true reward)": (float(np.mean(p["chosen_reward"])), float(np.std(p["chosen_reward"]))),
+                "non-preferred (true reward)": (float(np.mean(p["rejected_reward"])), float(np.std(p["rejected_reward"])))}
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "quality": self.quality(), "grades": self.manifest["grades"]}
+
+    def primitives(self, seed: int = 0):
+        from ..families.text import TextPrimitives
+
+        return TextPrimitives(self, seed)
