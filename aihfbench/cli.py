@@ -344,28 +344,26 @@ def cmd_data_info(args: argparse.Namespace) -> int:
 
     from .registration import make, spec
 
-    if spec(args.task).family == "text":
-        task = make(args.task, build=False)
-        table = Table(title=f"{task.spec.id} (offline): quality of the splits (true reward; paper Table 3)")
+    def quality_table(task, title: str, demo_unit: str, digits: str) -> None:
+        table = Table(title=title)
         for col in ("split", "mean ± std", "size"):
             table.add_column(col)
-        sizes = [f"{task.max_demos:,} demonstrations", f"{task.max_prefs:,} pairs", f"{task.max_prefs:,} pairs"]
+        sizes = [f"{task.max_demos:,} {demo_unit}", f"{task.max_prefs:,} pairs", f"{task.max_prefs:,} pairs"]
         for (name, (mean, std)), size in zip(task.quality().items(), sizes):
-            table.add_row(name, f"{mean:.3f} ± {std:.3f}", size)
+            table.add_row(name, f"{mean:{digits}} ± {std:{digits}}", size)
         _console().print(table)
+
+    if spec(args.task).family == "text":
+        task = make(args.task, build=False)
+        quality_table(task, f"{task.spec.id} (offline): quality of the splits (true reward; paper Table 3)",
+                      "demonstrations", ".3f")
         means = task.manifest["checkpoint_mean_reward"]
         for grade, steps in task.manifest["grades"].items():
             print(f"{grade:>6} checkpoints: " + ", ".join(f"{means[str(k)]:.3f}@RL step {k}" for k in steps))
         return 0
     s, _ = _control_spec(args.task)
     task = make(s.id, build=False)
-    table = Table(title=f"{s.id}: quality of the splits (true reward; paper Table 1)")
-    for col in ("split", "mean ± std", "size"):
-        table.add_column(col)
-    sizes = [f"{task.max_demos:,} transitions", f"{task.max_prefs:,} pairs", f"{task.max_prefs:,} pairs"]
-    for (name, (mean, std)), size in zip(task.quality().items(), sizes):
-        table.add_row(name, f"{mean:,.1f} ± {std:,.1f}", size)
-    _console().print(table)
+    quality_table(task, f"{s.id}: quality of the splits (true reward; paper Table 1)", "transitions", ",.1f")
     for grade, members in task.manifest["checkpoints"].items():
         returns = ", ".join(f"{c['mean_return']:.0f}@{c['steps'] // 1000}k" for c in members)
         print(f"{grade:>6} checkpoints: {returns}")

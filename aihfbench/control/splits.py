@@ -19,7 +19,6 @@ later loads.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -33,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import AihfbenchError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, sha256_file
 
 RECIPE = "control-recipe-1"
 SEGMENT = 50
@@ -75,14 +74,6 @@ def minari_root() -> Path:
 
 def task_folder(spec: BuildSpec) -> Path:
     return data_root() / spec.short / "v0"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---- checkpoints ---------------------------------------------------------------------------

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from ..data import Demonstrations, Preferences
 from ..text.models import CPU_TRAINING, TextPolicy, TextReward, quiet
-from ..text.rl import RLOOLearner, RLSettings
+from ..text.rl import RLOOLearner
 
 
 class Texts(NamedTuple):

@@ -57,7 +57,7 @@ for _name, _env, _short, _aliases in (("Hopper", "Hopper-v5", "hopper", ("hopper
                     "50-step segments of low/medium-quality rollouts (paper §6.1).",
         kwargs={"env_id": _env, "short": _short},
         aliases=_aliases,
-        datasets=(f"aihfbench/{_short}/expert-v0", f"aihfbench/{_short}/pool-v0", f"pairs:control-recipe-1"),
+        datasets=(f"aihfbench/{_short}/expert-v0", f"aihfbench/{_short}/pool-v0", "pairs:control-recipe-1"),
         demo_unit="transitions",
         pref_unit="labelled segment pairs (50 steps)",
         default_demos=10_000,

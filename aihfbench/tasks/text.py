@@ -17,7 +17,6 @@ import json
 import tempfile
 from contextlib import contextmanager
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np

@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import AihfbenchError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, replace_dir, sha256_file
 
 RECIPE = "imdb-offline-recipe-1"
 PROMPT_WORDS = 4
@@ -60,16 +60,6 @@ def data_root() -> Path:
 
 def task_folder(profile: str = "offline") -> Path:
     return data_root() / "imdb" / f"{profile}-v0"
-
-
-def sha256_file(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _reviews(build: IMDbBuild) -> list[str]:
@@ -135,12 +125,7 @@ def build(build_spec: IMDbBuild, *, profile: str = "offline", force: bool = Fals
         with tempfile.TemporaryDirectory(prefix=f".{profile}-build-", dir=final.parent,
                                          ignore_cleanup_errors=True) as staging:
             manifest = _build_into(build_spec, Path(staging), progress)
-            old = final.with_name(final.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            if final.exists():
-                os.replace(final, old)
-            os.replace(staging, final)
-            shutil.rmtree(old, ignore_errors=True)
+            replace_dir(staging, final)
             Path(staging).mkdir()          # let TemporaryDirectory clean up an empty folder
     return manifest
 
