@@ -100,6 +100,25 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def win_rate_frame(records: list[dict[str, Any]], baseline: str = "bc") -> pd.DataFrame:
+    """Per seed, the win rate of each method against the ``baseline`` run of the same budget
+    and seed, prompt by prompt on the task's held-out prompts (records that store
+    ``task_record.eval_true_rewards``, e.g. the text tasks; ties count ½; paper Fig. 5)."""
+    rewards = {(r["algo"], r["demos"], r["prefs"], r["seed"]): np.asarray(r["task_record"]["eval_true_rewards"], float)
+               for r in records if (r.get("task_record") or {}).get("eval_true_rewards")}
+    rows = []
+    for (algo, demos, prefs, seed), ours in sorted(rewards.items()):
+        theirs = rewards.get((baseline, demos, prefs, seed))
+        if algo == baseline or theirs is None or len(theirs) != len(ours):
+            continue
+        record = next(r for r in records if (r["algo"], r["demos"], r["prefs"], r["seed"]) == (algo, demos, prefs, seed))
+        wins = np.where(ours > theirs, 1.0, np.where(ours == theirs, 0.5, 0.0)).mean()
+        rows.append({"task": record["task"], "profile": record["profile"], "algo": algo, "demos": demos,
+                     "prefs": prefs, "seed": seed, "metric": f"win_rate_vs_{baseline}", "higher_is_better": True,
+                     "value": float(wins)})
+    return pd.DataFrame(rows)
+
+
 def _fmt(x: float) -> str:
     return "—" if not np.isfinite(x) else f"{x:.4g}"
 
@@ -237,8 +256,12 @@ def render(paths: Iterable[str | Path], out: str | Path = "leaderboards") -> dic
                     f"Metric: **{metric}** ({'higher' if higher else 'lower'} is better). Each cell: mean over seeds "
                     f"[bootstrap 95% CI]; interquartile mean (IQM) [bootstrap 95% CI] where there are ≥ {IQM_MIN_SEEDS} "
                     "seeds; n = seeds. Best mean per budget in bold.", "",
-                    markdown_table(agg), "",
-                    f"![score over the budget grid]({stem}-heatmap.png)", ""]
+                    markdown_table(agg), ""]
+            wins = win_rate_frame(group_records)
+            if not wins.empty:
+                page += ["Win rate against the `bc` (SFT) run of the same budget and seed, prompt by prompt on the "
+                         "held-out prompts (ties count ½; paper Fig. 5):", "", markdown_table(aggregate(wins)), ""]
+            page += [f"![score over the budget grid]({stem}-heatmap.png)", ""]
             if has_curves:
                 page += [f"![learning curves]({stem}-curves.png)", ""]
             page += [f"Per-seed records: [{stem}-records.csv]({stem}-records.csv) · {len(group)} records · "

@@ -73,3 +73,22 @@ def test_records_run_with_overrides_never_reach_a_table(tmp_path):
     summary = render([runs], tmp_path / "lb")
     assert summary["records"] == 2 and len(summary["refused"]) == 1 and "overrides" in summary["refused"][0]
     assert "n=2" in (tmp_path / "lb" / "Bandit-aihf-v0" / "cpu.md").read_text()
+
+
+def test_win_rates_pair_each_run_with_the_bc_run_of_its_budget_and_seed():
+    from aihfbench.leaderboard import win_rate_frame
+
+    def record(algo, seed, rewards, demos=1000):
+        return {"task": "IMDb-aihf-v0", "profile": "offline", "algo": algo, "demos": demos, "prefs": 1000,
+                "seed": seed, "task_record": {"eval_true_rewards": rewards}}
+
+    records = [record("bc", 0, [0.0, 0.5, 0.5, 1.0]), record("bc", 1, [0.0, 0.0, 0.0, 0.0]),
+               record("rlhf", 0, [1.0, 0.5, 0.0, 1.0]),      # win, tie, loss, tie -> (1 + .5 + 0 + .5) / 4
+               record("rlhf", 1, [0.1, 0.1, 0.1, -0.1]),     # 3 wins, 1 loss
+               record("rlhf", 2, [1.0, 1.0, 1.0, 1.0]),      # no bc run with seed 2: not paired
+               record("dpo", 0, [1.0, 1.0, 1.0, 1.0], demos=500)]   # no bc run at 500 demos
+    frame = win_rate_frame(records)
+    assert sorted(zip(frame["algo"], frame["seed"], frame["value"])) == [("rlhf", 0, 0.5), ("rlhf", 1, 0.75)]
+    agg = aggregate(frame)
+    assert agg["mean"].iloc[0] == pytest.approx(0.625) and agg["metric"].iloc[0] == "win_rate_vs_bc"
+    assert win_rate_frame([record("rlhf", 0, [1.0])]).empty

@@ -141,6 +141,7 @@ class IMDbTask(Task):
         completions = policy.generate(ev["prompts"], seed=EVAL_SEED)
         seconds = time.perf_counter() - start
         reward = self.true_reward(ev["prompts"], completions)
+        self._last_eval = (policy, completions, reward)
         with torch.no_grad():
             kl = (policy.log_prob(ev["prompts"], completions) - self._base.log_prob(ev["prompts"], completions)).numpy()
         wins = np.where(reward > ev["base_reward"], 1.0, np.where(reward == ev["base_reward"], 0.5, 0.0))
@@ -174,10 +175,17 @@ class IMDbTask(Task):
                     json.dumps(self.manifest["files"], sort_keys=True).encode(), dtype=np.uint8)})}
 
     def record(self, trained, demos, prefs) -> dict[str, Any]:
-        """A few held-out generations of the final policy, for inspection."""
+        """The final policy's true reward on every held-out prompt (the same fixed prompt set
+        and sampling seed for every run, so runs pair up prompt by prompt: the leaderboard's
+        win rate against the SFT/BC run of the same cell) and a few generations to read."""
         ev = self._eval_set
-        completions = trained.policy.generate(ev["prompts"][:8], seed=EVAL_SEED)
-        return {"samples": [{"prompt": p, "completion": c} for p, c in zip(ev["prompts"][:8], completions)]}
+        last = getattr(self, "_last_eval", None)
+        if last is None or last[0] is not trained.policy:
+            completions = trained.policy.generate(ev["prompts"], seed=EVAL_SEED)
+            last = (trained.policy, completions, self.true_reward(ev["prompts"], completions))
+        _, completions, reward = last
+        return {"eval_true_rewards": [round(float(r), 6) for r in reward],
+                "samples": [{"prompt": p, "completion": c} for p, c in zip(ev["prompts"][:8], completions[:8])]}
 
     def quality(self) -> dict[str, tuple[float, float]]:
         d, p = self._demos.columns, self._prefs.columns

@@ -106,6 +106,8 @@ def test_each_method_runs_offline_and_reports_the_text_metrics(algo, imdb, tmp_p
         assert 0.0 <= m["reward_accuracy"] <= 1.0 and np.isfinite(m["reward_spearman"])
         assert record["fit_info"]["rl_steps"] > 0
     assert len(record["task_record"]["samples"]) == 8
+    rewards = record["task_record"]["eval_true_rewards"]       # per held-out prompt, for paired win rates
+    assert len(rewards) == 48 and np.mean(rewards) == pytest.approx(m["true_reward"], abs=1e-5)
     assert (tmp_path / record["run_dir"] / "policy.safetensors").is_file()
 
 
