@@ -201,9 +201,10 @@ def curves_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-UNIT_ORDER = ("env_steps", "gradient_steps", "bc_steps", "reward_steps", "steps")
-UNIT_LABELS = {"env_steps": "environment steps (SAC)", "gradient_steps": "policy gradient steps",
-               "bc_steps": "behaviour-cloning steps (BC / SFT stage)", "reward_steps": "reward gradient steps",
+UNIT_ORDER = ("env_steps", "rl_steps", "gradient_steps", "bc_steps", "sft_steps", "reward_steps", "steps")
+UNIT_LABELS = {"env_steps": "environment steps (SAC)", "rl_steps": "RL steps (RLOO)",
+               "gradient_steps": "policy gradient steps", "bc_steps": "behaviour-cloning steps (BC / SFT stage)",
+               "sft_steps": "SFT steps (end of the SFT stage)", "reward_steps": "reward gradient steps",
                "steps": "training step"}
 
 
