@@ -231,6 +231,40 @@ def curves_figure(curves: pd.DataFrame, metric: str, title: str, path: Path) -> 
     return True
 
 
+def calibration_figure(records: list[dict[str, Any]], title: str, path: Path) -> bool:
+    """Learned reward vs true reward on each method's own held-out samples (paper Fig. 8), at the
+    largest budget that has them: a 2-D histogram per method, learned scores standardised per
+    run, pooled over seeds, with Spearman's ρ of the pooled points."""
+    from scipy.stats import spearmanr
+
+    have = [r for r in records if (r.get("task_record") or {}).get("eval_learned_rewards")]
+    if not have:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    demos, prefs = max((r["demos"], r["prefs"]) for r in have)
+    algos = sorted({r["algo"] for r in have if (r["demos"], r["prefs"]) == (demos, prefs)})
+    fig, axes = plt.subplots(1, len(algos), figsize=(4.2 * len(algos), 3.6), squeeze=False, sharey=True)
+    for ax, algo in zip(axes[0], algos):
+        true, learned = [], []
+        for r in have:
+            if (r["algo"], r["demos"], r["prefs"]) == (algo, demos, prefs):
+                scores = np.asarray(r["task_record"]["eval_learned_rewards"], float)
+                learned.append((scores - scores.mean()) / (scores.std() or 1.0))
+                true.append(np.asarray(r["task_record"]["eval_true_rewards"], float))
+        true, learned = np.concatenate(true), np.concatenate(learned)
+        ax.hist2d(true, learned, bins=20, cmap="viridis")
+        ax.set(title=f"{algo}: Spearman ρ = {spearmanr(true, learned).statistic:.2f}", xlabel="true reward",
+               ylabel="learned reward (z-score per run)")
+    fig.suptitle(f"{title} · {format_budget(demos)} demos / {format_budget(prefs)} prefs · the policy's own samples")
+    fig.tight_layout()
+    _save_figure(fig, path)
+    return True
+
+
 def render(paths: Iterable[str | Path], out: str | Path = "leaderboards") -> dict[str, Any]:
     """Build every (task, profile) page under ``out`` from the records below ``paths``."""
     records, problems = load_records(paths, official_only=True)
@@ -263,6 +297,8 @@ def render(paths: Iterable[str | Path], out: str | Path = "leaderboards") -> dic
                 page += ["Win rate against the `bc` (SFT) run of the same budget and seed, prompt by prompt on the "
                          "held-out prompts (ties count ½; paper Fig. 5):", "", markdown_table(aggregate(wins)), ""]
             page += [f"![score over the budget grid]({stem}-heatmap.png)", ""]
+            if calibration_figure(group_records, f"{task} · {profile}", folder / f"{stem}-calibration.png"):
+                page += [f"![learned vs true reward on policy samples]({stem}-calibration.png)", ""]
             if has_curves:
                 page += [f"![learning curves]({stem}-curves.png)", ""]
             page += [f"Per-seed records: [{stem}-records.csv]({stem}-records.csv) · {len(group)} records · "

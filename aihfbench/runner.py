@@ -237,7 +237,7 @@ def _execute(p: Prepared, staging: Path, *, progress: bool, eval_every: int, sta
     fit_time = time.perf_counter() - fit_start
     metrics = p.task.evaluate(trained.policy)                      # the runner scores, never fit
     if trained.reward is not None:
-        metrics.update(p.task.evaluate_reward(trained.reward))
+        metrics.update(p.task.evaluate_reward(trained.reward, trained.policy))
 
     for name, model in (("policy", trained.policy), ("reward", trained.reward)):
         if model is not None and hasattr(model, "state_dict"):

@@ -63,8 +63,9 @@ class Task(ABC):
     def fingerprint(self) -> dict[str, str]:
         """Checksums and recipe version of the data this task serves."""
 
-    def evaluate_reward(self, reward: Any) -> dict[str, float]:
-        """Agreement of a learned reward model with the true reward (default: none)."""
+    def evaluate_reward(self, reward: Any, policy: Any = None) -> dict[str, float]:
+        """Agreement of a learned reward model with the true reward (default: none); ``policy``
+        is the trained policy, for tasks that score the reward on its samples."""
         return {}
 
     def recompute_metrics(self, record: dict[str, Any]) -> dict[str, float] | None:

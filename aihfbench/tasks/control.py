@@ -203,7 +203,7 @@ class ControlTask(Task):
 
         return ControlPrimitives(self, self.settings, seed)
 
-    def evaluate_reward(self, reward: Any) -> dict[str, float]:
+    def evaluate_reward(self, reward: Any, policy: Any = None) -> dict[str, float]:
         """Agreement of a learned r_θ with the true reward on held-out pairs: the last
         ``heldout_pairs`` pairs of the split (never inside a budget below that tail), true
         labels (no teacher noise). Accuracy of sign(R_θ(a) − R_θ(b)) and Spearman's ρ

@@ -151,10 +151,21 @@ class IMDbTask(Task):
                 "kl_to_base": float(kl.mean()), "win_rate_vs_base": float(wins.mean()),
                 "eval_prompts": len(ev["prompts"]), "generation_tokens_per_s": tokens / max(seconds, 1e-9)}
 
-    def evaluate_reward(self, reward: Any) -> dict[str, float]:
+    def _policy_eval(self, policy: Any) -> tuple[list[str], np.ndarray]:
+        """The policy's held-out completions and their true rewards (cached from the last
+        ``evaluate`` of this policy object; the runner scores, then records, the final policy)."""
+        last = getattr(self, "_last_eval", None)
+        if last is None or last[0] is not policy:
+            ev = self._eval_set
+            completions = policy.generate(ev["prompts"], seed=EVAL_SEED)
+            last = self._last_eval = (policy, completions, self.true_reward(ev["prompts"], completions))
+        return last[1], last[2]
+
+    def evaluate_reward(self, reward: Any, policy: Any = None) -> dict[str, float]:
         """Agreement of r_θ with the true reward: accuracy on the split's last ``heldout_pairs``
-        preference pairs (beyond smaller budgets; true labels), and Spearman's ρ between r_θ and
-        the true reward on the base model's completions of the held-out prompts."""
+        preference pairs (beyond smaller budgets; true labels); Spearman's ρ between r_θ and the
+        true reward on the base model's completions of the held-out prompts and, given the
+        trained policy, on *its* completions (calibration on policy samples, paper Fig. 8)."""
         import torch
         from scipy.stats import spearmanr
 
@@ -166,8 +177,14 @@ class IMDbTask(Task):
             rr = reward(prompts, [str(c) for c in cols["rejected"][tail]]).numpy()
             ev = self._eval_set
             scores = reward(ev["prompts"], ev["base"]).numpy()
-        return {"reward_accuracy": float((rc > rr).mean()),
-                "reward_spearman": float(spearmanr(scores, ev["base_reward"]).statistic)}
+        out = {"reward_accuracy": float((rc > rr).mean()),
+               "reward_spearman": float(spearmanr(scores, ev["base_reward"]).statistic)}
+        if policy is not None:
+            completions, truth = self._policy_eval(policy)
+            with torch.no_grad():
+                learned = reward(ev["prompts"], completions).numpy()
+            out["reward_spearman_policy"] = float(spearmanr(learned, truth).statistic)
+        return out
 
     def fingerprint(self) -> dict[str, str]:
         return {"recipe": self.manifest["recipe"],
@@ -178,14 +195,17 @@ class IMDbTask(Task):
         """The final policy's true reward on every held-out prompt (the same fixed prompt set
         and sampling seed for every run, so runs pair up prompt by prompt: the leaderboard's
         win rate against the SFT/BC run of the same cell) and a few generations to read."""
+        import torch
+
         ev = self._eval_set
-        last = getattr(self, "_last_eval", None)
-        if last is None or last[0] is not trained.policy:
-            completions = trained.policy.generate(ev["prompts"], seed=EVAL_SEED)
-            last = (trained.policy, completions, self.true_reward(ev["prompts"], completions))
-        _, completions, reward = last
-        return {"eval_true_rewards": [round(float(r), 6) for r in reward],
-                "samples": [{"prompt": p, "completion": c} for p, c in zip(ev["prompts"][:8], completions[:8])]}
+        completions, reward = self._policy_eval(trained.policy)
+        out = {"eval_true_rewards": [round(float(r), 6) for r in reward],
+               "samples": [{"prompt": p, "completion": c} for p, c in zip(ev["prompts"][:8], completions[:8])]}
+        if trained.reward is not None:          # calibration data: r_θ on the same policy samples (Fig. 8)
+            with torch.no_grad():
+                learned = trained.reward(ev["prompts"], completions).numpy()
+            out["eval_learned_rewards"] = [round(float(r), 6) for r in learned]
+        return out
 
     def quality(self) -> dict[str, tuple[float, float]]:
         d, p = self._demos.columns, self._prefs.columns

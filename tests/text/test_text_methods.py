@@ -104,6 +104,11 @@ def test_each_method_runs_offline_and_reports_the_text_metrics(algo, imdb, tmp_p
     assert np.isfinite(m["kl_to_base"]) and m["generation_tokens_per_s"] > 0
     if algo in ("rlhf", "aihf"):
         assert 0.0 <= m["reward_accuracy"] <= 1.0 and np.isfinite(m["reward_spearman"])
+        learned = record["task_record"]["eval_learned_rewards"]              # calibration data (Fig. 8)
+        from scipy.stats import spearmanr
+        assert len(learned) == 48
+        assert m["reward_spearman_policy"] == pytest.approx(
+            spearmanr(learned, record["task_record"]["eval_true_rewards"]).statistic, abs=1e-3)
         assert record["fit_info"]["rl_steps"] > 0
     assert len(record["task_record"]["samples"]) == 8
     rewards = record["task_record"]["eval_true_rewards"]       # per held-out prompt, for paired win rates
