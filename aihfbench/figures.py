@@ -9,18 +9,13 @@ import numpy as np
 import pandas as pd
 
 from .algos import get_algo
+from .algos.base import NullLogger
 from .config import resolve
 from .io import atomic_write_bytes
 from .registration import make, spec
 
 FIGURE2_METHODS = ("bc", "rlhf", "aihf")
 LABELS = {"bc": "SFT", "rlhf": "RLHF", "aihf": "AIHF", "dpo": "DPO", "aihf-dpo": "AIHF-DPO"}
-
-
-class _Quiet:
-    def __call__(self, step, **metrics): pass
-    def progress(self, done, total, stage=""): pass
-    def policy(self, step, get_policy, unit="steps"): pass
 
 
 def figure2_data(repeats: int = 100, methods=FIGURE2_METHODS, profile: str = "cpu",
@@ -37,7 +32,7 @@ def figure2_data(repeats: int = 100, methods=FIGURE2_METHODS, profile: str = "cp
         demos, prefs = task.demos(), task.preferences()
         actions = np.arange(1, task.n_actions + 1)
         for method, config in configs.items():
-            probs = get_algo(method)(config).fit(task, demos, prefs, seed=r, log=_Quiet()).policy.probs
+            probs = get_algo(method)(config).fit(task, demos, prefs, seed=r, log=NullLogger()).policy.probs
             rows += [{"repeat": r, "method": LABELS[method], "action": a, "probability": p} for a, p in zip(actions, probs)]
         rows += [{"repeat": r, "method": "Ground truth", "action": a, "probability": p}
                  for a, p in zip(actions, task.true_policy)]

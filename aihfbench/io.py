@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 
 _UMASK = os.umask(0)
@@ -65,6 +65,23 @@ def sha256_file(path: str | os.PathLike) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def data_root() -> Path:
+    """Built splits, tables and manifests: ``$AIHFBENCH_DATA`` or ``~/.cache/aihfbench``."""
+    return Path(os.environ.get("AIHFBENCH_DATA", Path.home() / ".cache" / "aihfbench"))
+
+
+def first_bad_file(files: dict[str, str], locate: Callable[[str], Path]) -> str | None:
+    """Check ``{relative name: sha256}`` against the files ``locate(name)`` finds; the first
+    problem as ``"<path> is missing"`` / ``"<path> does not match its checksum ..."``, else None."""
+    for rel, expected in files.items():
+        path = locate(rel)
+        if not path.exists():
+            return f"{path} is missing"
+        if sha256_file(path) != expected:
+            return f"{path} does not match its checksum (corrupted or truncated)"
+    return None
 
 
 def atomic_write_json(path: str | os.PathLike, data: Any) -> None:

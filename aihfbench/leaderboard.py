@@ -104,14 +104,17 @@ def win_rate_frame(records: list[dict[str, Any]], baseline: str = "bc") -> pd.Da
     """Per seed, the win rate of each method against the ``baseline`` run of the same budget
     and seed, prompt by prompt on the task's held-out prompts (records that store
     ``task_record.eval_true_rewards``, e.g. the text tasks; ties count ½; paper Fig. 5)."""
-    rewards = {(r["algo"], r["demos"], r["prefs"], r["seed"]): np.asarray(r["task_record"]["eval_true_rewards"], float)
-               for r in records if (r.get("task_record") or {}).get("eval_true_rewards")}
+    keyed = {(r["algo"], r["demos"], r["prefs"], r["seed"]): r
+             for r in records if (r.get("task_record") or {}).get("eval_true_rewards")}
     rows = []
-    for (algo, demos, prefs, seed), ours in sorted(rewards.items()):
-        theirs = rewards.get((baseline, demos, prefs, seed))
-        if algo == baseline or theirs is None or len(theirs) != len(ours):
+    for (algo, demos, prefs, seed), record in sorted(keyed.items(), key=lambda item: item[0]):
+        other = keyed.get((baseline, demos, prefs, seed))
+        if algo == baseline or other is None:
             continue
-        record = next(r for r in records if (r["algo"], r["demos"], r["prefs"], r["seed"]) == (algo, demos, prefs, seed))
+        ours = np.asarray(record["task_record"]["eval_true_rewards"], float)
+        theirs = np.asarray(other["task_record"]["eval_true_rewards"], float)
+        if len(theirs) != len(ours):
+            continue
         wins = np.where(ours > theirs, 1.0, np.where(ours == theirs, 0.5, 0.0)).mean()
         rows.append({"task": record["task"], "profile": record["profile"], "algo": algo, "demos": demos,
                      "prefs": prefs, "seed": seed, "metric": f"win_rate_vs_{baseline}", "higher_is_better": True,

@@ -45,25 +45,15 @@ def ours_steps_per_second(task, steps: int, seed: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-class _Quiet:
-    def __call__(self, *args, **kwargs):
-        pass
-
-    def progress(self, *args):
-        pass
-
-    def policy(self, *args, **kwargs):
-        pass
-
-
 def aihf_overhead(task, iterations: int) -> dict[str, float]:
     from aihfbench.algos import get_algo
     from aihfbench.config import resolve
+    from aihfbench.algos.base import NullLogger
 
     algo_cls = get_algo("aihf")
     config = resolve(algo_cls, task.spec, "cpu", (f"algo.iterations={iterations}",)).algo
     start = time.perf_counter()
-    trained = algo_cls(config).fit(task, task.demos(10_000), task.preferences(20_000), seed=0, log=_Quiet())
+    trained = algo_cls(config).fit(task, task.demos(10_000), task.preferences(20_000), seed=0, log=NullLogger())
     total = time.perf_counter() - start
     info = trained.info
     sac_only = info["policy_alignment_s"] - info["relabel_s"]

@@ -33,6 +33,19 @@ class Logger(Protocol):
         for that unit says so, so offering every step is cheap."""
 
 
+class NullLogger:
+    """A Logger that records nothing (for calling ``fit`` outside the runner)."""
+
+    def __call__(self, step: int, **metrics: float) -> None:
+        pass
+
+    def progress(self, done: int, total: int, stage: str = "") -> None:
+        pass
+
+    def policy(self, step: int, get_policy: Callable[[], Any], unit: str = "steps") -> None:
+        pass
+
+
 @runtime_checkable
 class Algo(Protocol):
     """``AlgoClass(config)`` builds it; ``fit`` trains on a task's feedback, nothing else.

@@ -72,9 +72,10 @@ class RelabellingReplayBuffer(ReplayBuffer):
         self._labels[self.pos] = np.nan                     # this slot is about to hold a new transition
         super().add(obs, next_obs, action, reward, done, infos)
 
-    def _label(self, rows: np.ndarray, envs: np.ndarray) -> np.ndarray:
-        obs = np.asarray(self.observations[rows, envs], dtype=np.float32)
-        act = np.asarray(self.actions[rows, envs], dtype=np.float32)
+    def _label(self, rows: np.ndarray) -> np.ndarray:
+        """r_θ of stored transitions ``rows`` (the cached path serves one environment)."""
+        obs = np.asarray(self.observations[rows, 0], dtype=np.float32)
+        act = np.asarray(self.actions[rows, 0], dtype=np.float32)
         return np.asarray(self._evaluate(obs, act), dtype=np.float32).reshape(-1)
 
     def _torch_evaluate(self, obs: np.ndarray, act: np.ndarray) -> np.ndarray:
@@ -93,10 +94,9 @@ class RelabellingReplayBuffer(ReplayBuffer):
         self._evaluate = frozen() if frozen is not None else self._torch_evaluate
         self._labels[:] = np.nan
         filled = self.buffer_size if self.full else self.pos
-        for env in range(self.n_envs):
-            for start in range(0, filled, self.CHUNK):
-                rows = np.arange(start, min(start + self.CHUNK, filled))
-                self._labels[rows, env] = self._label(rows, np.full(len(rows), env))
+        for start in range(0, filled, self.CHUNK):
+            rows = np.arange(start, min(start + self.CHUNK, filled))
+            self._labels[rows, 0] = self._label(rows)
         self._labels_key = key
 
     def _get_samples(self, batch_inds: np.ndarray, env=None):
@@ -115,7 +115,7 @@ class RelabellingReplayBuffer(ReplayBuffer):
         missing = np.flatnonzero(np.isnan(labels))
         if len(missing):                                    # added since the last refresh
             rows = batch_inds[missing]
-            self._labels[rows, 0] = self._label(rows, np.zeros(len(rows), dtype=int))
+            self._labels[rows, 0] = self._label(rows)
             labels = self._labels[batch_inds, 0]
         self.relabel_seconds += time.perf_counter() - start
         samples = super()._get_samples(batch_inds, env)
@@ -156,7 +156,6 @@ class SACAgent:
         if actor is not None:
             self.load_actor(actor)
         self._snapshot: tuple[int, SquashedGaussianActor] | None = None
-        self.learn_seconds = 0.0
 
     # learning ------------------------------------------------------------------------------
     def load_actor(self, actor: SquashedGaussianActor) -> None:
@@ -177,11 +176,9 @@ class SACAgent:
     def learn(self, reward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], steps: int, log: Any = None) -> "SACAgent":
         """``steps`` more environment steps of SAC against ``reward`` (relabelled at sampling)."""
         self.model.replay_buffer.reward_model = reward
-        start = time.perf_counter()
         if steps > 0:
             callback = _Offer(self, log, self.env_steps, steps)
             self.model.learn(steps, reset_num_timesteps=False, progress_bar=False, callback=callback)
-        self.learn_seconds += time.perf_counter() - start
         self._snapshot = None
         return self
 

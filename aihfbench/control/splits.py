@@ -32,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import AihfbenchError
-from ..io import atomic_write_json, sha256_file
+from ..io import atomic_write_json, data_root, first_bad_file, sha256_file
 
 RECIPE = "control-recipe-1"
 SEGMENT = 50
@@ -59,11 +59,6 @@ class BuildSpec:
     @property
     def pool_id(self) -> str:
         return f"aihfbench/{self.short}/pool-v0"
-
-
-def data_root() -> Path:
-    """Pair tables and manifests: ``$AIHFBENCH_DATA`` or ``~/.cache/aihfbench``."""
-    return Path(os.environ.get("AIHFBENCH_DATA", Path.home() / ".cache" / "aihfbench"))
 
 
 def minari_root() -> Path:
@@ -258,11 +253,8 @@ def verify(spec: BuildSpec) -> dict[str, Any]:
     if not manifest_path.exists():
         raise DataError(f"{spec.short} data is not built: run `aihfbench data build {spec.short}`")
     manifest = json.loads(manifest_path.read_text())
-    for rel, expected in manifest["files"].items():
-        path = minari_root() / rel.removeprefix("minari/") if rel.startswith("minari/") else final / rel
-        if not path.exists():
-            raise DataError(f"{path} is missing: rebuild with `aihfbench data build {spec.short} --force`")
-        if sha256_file(path) != expected:
-            raise DataError(f"{path} does not match its checksum (corrupted or truncated): "
-                            f"rebuild with `aihfbench data build {spec.short} --force`")
+    problem = first_bad_file(manifest["files"], lambda rel: minari_root() / rel.removeprefix("minari/")
+                             if rel.startswith("minari/") else final / rel)
+    if problem:
+        raise DataError(f"{problem}: rebuild with `aihfbench data build {spec.short} --force`")
     return manifest

@@ -24,11 +24,10 @@ from torch import nn
 
 from ..control.policy import SquashedGaussianActor
 from ..control.sac import SACAgent, SACSettings
+from ..control.splits import SEGMENT
 from ..data import Demonstrations, Preferences
 from ..errors import ConfigError
 from ..losses import nll_loss
-
-SEGMENT = 50
 
 
 class Segments(NamedTuple):
@@ -204,8 +203,7 @@ class ControlPrimitives:
         for i in range(n):
             for t in range(SEGMENT):
                 obs = self._sampler["obs"]
-                action = policy.act(obs[None].astype(np.float32), deterministic=False, generator=self.generator)[0] \
-                    if not isinstance(policy, UniformPolicy) else policy.act(obs)
+                action = policy.act(obs[None].astype(np.float32), deterministic=False, generator=self.generator)[0]
                 obs_out[i, t], act_out[i, t], mask[i, t] = obs, action, 1.0
                 next_obs, _, terminated, truncated, _ = env.step(action)
                 if terminated or truncated:
@@ -284,7 +282,3 @@ class ControlPrimitives:
         facts["sac_env_steps"] = float(sum(a.env_steps for a in self._agents))
         facts["relabel_s"] = sum(a.relabel_seconds for a in self._agents)
         return facts
-
-    def close(self) -> None:
-        if self._sampler is not None:
-            self._sampler["env"].close()

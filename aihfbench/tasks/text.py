@@ -130,36 +130,37 @@ class IMDbTask(Task):
         base = self._base.generate(prompts, seed=EVAL_SEED)
         return {"prompts": prompts, "base": base, "base_reward": self.true_reward(prompts, base)}
 
-    def evaluate(self, policy: Any) -> dict[str, float]:
-        """True reward, KL(π‖base) and win rate vs the base model on held-out prompts."""
+    def _generate(self, policy: Any) -> tuple[list[str], np.ndarray, float]:
+        """The policy's completions of the held-out prompts (fixed sampling seed), their true
+        rewards and the seconds generation took; kept for ``evaluate_reward``/``record``, which
+        the runner calls on the final policy right after ``evaluate``."""
         import time
-
-        import torch
 
         ev = self._eval_set
         start = time.perf_counter()
         completions = policy.generate(ev["prompts"], seed=EVAL_SEED)
         seconds = time.perf_counter() - start
-        reward = self.true_reward(ev["prompts"], completions)
-        self._last_eval = (policy, completions, reward)
+        self._last_eval = (policy, completions, self.true_reward(ev["prompts"], completions))
+        return completions, self._last_eval[2], seconds
+
+    def _policy_eval(self, policy: Any) -> tuple[list[str], np.ndarray]:
+        """Completions and true rewards of the last ``evaluate`` of this policy object, else fresh."""
+        last = getattr(self, "_last_eval", None)
+        return (last[1], last[2]) if last is not None and last[0] is policy else self._generate(policy)[:2]
+
+    def evaluate(self, policy: Any) -> dict[str, float]:
+        """True reward, KL(π‖base) and win rate vs the base model on held-out prompts."""
+        import torch
+
+        ev = self._eval_set
+        completions, reward, seconds = self._generate(policy)
         with torch.no_grad():
             kl = (policy.log_prob(ev["prompts"], completions) - self._base.log_prob(ev["prompts"], completions)).numpy()
         wins = np.where(reward > ev["base_reward"], 1.0, np.where(reward == ev["base_reward"], 0.5, 0.0))
-        tokens = sum(len(policy.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in completions) \
-            if hasattr(policy, "tokenizer") else sum(len(c.split()) for c in completions)
+        tokens = sum(len(policy.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in completions)
         return {"true_reward": float(reward.mean()), "true_reward_std": float(reward.std()),
                 "kl_to_base": float(kl.mean()), "win_rate_vs_base": float(wins.mean()),
                 "eval_prompts": len(ev["prompts"]), "generation_tokens_per_s": tokens / max(seconds, 1e-9)}
-
-    def _policy_eval(self, policy: Any) -> tuple[list[str], np.ndarray]:
-        """The policy's held-out completions and their true rewards (cached from the last
-        ``evaluate`` of this policy object; the runner scores, then records, the final policy)."""
-        last = getattr(self, "_last_eval", None)
-        if last is None or last[0] is not policy:
-            ev = self._eval_set
-            completions = policy.generate(ev["prompts"], seed=EVAL_SEED)
-            last = self._last_eval = (policy, completions, self.true_reward(ev["prompts"], completions))
-        return last[1], last[2]
 
     def evaluate_reward(self, reward: Any, policy: Any = None) -> dict[str, float]:
         """Agreement of r_θ with the true reward: accuracy on the split's last ``heldout_pairs``

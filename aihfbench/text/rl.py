@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
+from transformers import TrainerCallback
 
 from .models import CPU_TRAINING, TextPolicy, quiet
 
@@ -39,6 +40,20 @@ class RLSettings:
 RewardFn = Callable[[Sequence[str], Sequence[str]], Sequence[float]]
 
 
+class _Offer(TrainerCallback):
+    """Offers the policy to the run's logger after every RLOO step and drives the progress bar;
+    ``log`` and ``steps`` are set by each ``learn`` call."""
+
+    def __init__(self, learner: "RLOOLearner"):
+        self.learner, self.log, self.steps = learner, None, 0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.log is not None:
+            learner = self.learner
+            self.log.policy(learner.steps_done + state.global_step, lambda: learner.policy, unit="rl_steps")
+            self.log.progress(state.global_step, self.steps, "RLOO steps")
+
+
 class RLOOLearner:
     """``RLOOTrainer`` on ``policy`` (trained in place) with ``reward(prompts, completions)``."""
 
@@ -56,6 +71,7 @@ class RLOOLearner:
         policy.model.requires_grad_(True)
         self.steps_done = 0
         self.trainer = None
+        self._offer = _Offer(self)
         self.seconds = 0.0
         self.generated_tokens = 0
 
@@ -73,7 +89,6 @@ class RLOOLearner:
         import time
 
         from datasets import Dataset
-        from transformers import TrainerCallback
         from trl import RLOOConfig, RLOOTrainer
 
         if steps <= 0:
@@ -82,14 +97,7 @@ class RLOOLearner:
         s = self.settings
         order = torch.randperm(len(self.prompts), generator=torch.Generator().manual_seed(self.seed + self.steps_done))
         dataset = Dataset.from_dict({"prompt": [self.prompts[i] for i in order.tolist()]})
-        learner = self
-
-        class Offer(TrainerCallback):
-            def on_step_end(self, args, state, control, **kwargs):
-                if log is not None:
-                    done = learner.steps_done + state.global_step
-                    log.policy(done, lambda: learner.policy, unit="rl_steps")
-                    log.progress(state.global_step, steps, "RLOO steps")
+        self._offer.log, self._offer.steps = log, steps
 
         if self.trainer is None:
             args = RLOOConfig(output_dir=str(Path(self._tmp.name) / "trainer"), max_steps=steps,
@@ -99,13 +107,10 @@ class RLOOLearner:
                               lr_scheduler_type="constant", seed=self.seed, **CPU_TRAINING)
             self.trainer = quiet(RLOOTrainer(model=self.policy.model, reward_funcs=[self._reward_fn()], args=args,
                                              train_dataset=dataset, processing_class=self.policy.tokenizer,
-                                             callbacks=[Offer()]))
+                                             callbacks=[self._offer]))
         else:
             self.trainer.args.max_steps = steps
             self.trainer.train_dataset = dataset
-            self.trainer.callback_handler.callbacks = [c for c in self.trainer.callback_handler.callbacks
-                                                       if not isinstance(c, TrainerCallback) or
-                                                       type(c).__name__ != "Offer"] + [Offer()]
         self.trainer.train()
         self.steps_done += steps
         self.seconds += time.perf_counter() - start

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -29,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import AihfbenchError
-from ..io import atomic_write_json, replace_dir, sha256_file
+from ..io import atomic_write_json, data_root, first_bad_file, replace_dir, sha256_file
 
 RECIPE = "imdb-offline-recipe-1"
 PROMPT_WORDS = 4
@@ -52,10 +51,6 @@ class IMDbBuild:
     rl_lr: float = 1e-4                # RLOO step size of the data-generating RL
     seed: int = 0
     imdb_path: str | None = None       # a local aclImdb folder or tarball: real reviews instead of templates
-
-
-def data_root() -> Path:
-    return Path(os.environ.get("AIHFBENCH_DATA", Path.home() / ".cache" / "aihfbench"))
 
 
 def task_folder(profile: str = "offline") -> Path:
@@ -205,11 +200,9 @@ def verify(profile: str = "offline") -> dict[str, Any]:
     final = task_folder(profile)
     path = final / "manifest.json"
     if not path.exists():
-        raise TextDataError(f"IMDb {profile} data is not built: run `aihfbench data build imdb --profile {profile}`")
+        raise TextDataError(f"IMDb {profile} data is not built: run `aihfbench data build imdb`")
     manifest = json.loads(path.read_text())
-    for rel, expected in manifest["files"].items():
-        f = final / rel
-        if not f.exists() or sha256_file(f) != expected:
-            raise TextDataError(f"{f} is missing or does not match its checksum: rebuild with "
-                                f"`aihfbench data build imdb --profile {profile} --force`")
+    problem = first_bad_file(manifest["files"], lambda rel: final / rel)
+    if problem:
+        raise TextDataError(f"{problem}: rebuild with `aihfbench data build imdb --force`")
     return manifest

@@ -116,19 +116,14 @@ def test_each_method_runs_offline_and_reports_the_text_metrics(algo, imdb, tmp_p
     assert (tmp_path / record["run_dir"] / "policy.safetensors").is_file()
 
 
-def test_sft_on_high_quality_demonstrations_raises_the_true_reward(imdb):
+def test_sft_on_high_quality_demonstrations_raises_the_true_reward(imdb, log):
     task, fam = imdb
     demos = task.demos()
     assert np.mean(demos.columns["true_reward"]) > task._eval_set["base_reward"].mean()   # the build's premise
 
-    class Quiet:
-        def __call__(self, *a, **k): ...
-        def progress(self, *a, **k): ...
-        def policy(self, *a, **k): ...
-
     from aihfbench.algos.bc import BCConfig
 
-    sft = fam.imitate(demos, BCConfig(lr=5e-4, batch_size=16, steps=80), Quiet())
+    sft = fam.imitate(demos, BCConfig(lr=5e-4, batch_size=16, steps=80), log)
     assert task.evaluate(sft)["true_reward"] > task._eval_set["base_reward"].mean()
 
 
