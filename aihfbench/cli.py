@@ -278,15 +278,26 @@ def _control_spec(name: str):
 def _text_build(args: argparse.Namespace, s) -> int:
     import time
 
-    from .text.splits import IMDbBuild, build
+    progress = lambda stage, done, total: print(f"{stage}: {done}/{total}", flush=True)   # noqa: E731
+    start = time.perf_counter()
+    if s.id == "HH-aihf-v0":
+        from .text.hh import HHBuild, build
 
-    if s.id != "IMDb-aihf-v0":
-        raise AihfbenchError(f"{s.id} has no data build yet (issue #5)")
+        if not args.hh_path:
+            raise AihfbenchError("HH needs its data: pass --hh-path FILE, an HH .jsonl[.gz] file or folder from "
+                                 "github.com/anthropics/hh-rlhf (e.g. helpful-base/train.jsonl.gz)")
+        if not Path(args.hh_path).exists():
+            raise AihfbenchError(f"--hh-path {args.hh_path} does not exist: pass an HH .jsonl[.gz] file or folder")
+        manifest = build(HHBuild(hh_path=args.hh_path), force=args.force, progress=progress)
+        print(f"{s.id} (offline): built in {time.perf_counter() - start:.1f} s; pairs {manifest['pairs']}; judge "
+              f"agrees with held-out human labels on {manifest['judge_heldout_accuracy']:.3f} "
+              f"({len(manifest['files'])} files pinned in the manifest)")
+        return 0
+    from .text.imdb import IMDbBuild, build
+
     if args.imdb_path and not Path(args.imdb_path).exists():
         raise AihfbenchError(f"--imdb-path {args.imdb_path} does not exist: pass an aclImdb folder or tarball")
-    start = time.perf_counter()
-    manifest = build(IMDbBuild(imdb_path=args.imdb_path), force=args.force,
-                     progress=lambda stage, done, total: print(f"{stage}: {done}/{total}", flush=True))
+    manifest = build(IMDbBuild(imdb_path=args.imdb_path), force=args.force, progress=progress)
     print(f"{s.id} (offline): built in {time.perf_counter() - start:.1f} s; checkpoint grades {manifest['grades']} "
           f"({len(manifest['files'])} files pinned in the manifest)")
     return 0
@@ -326,9 +337,10 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
     from .registration import spec
 
     if spec(args.task).family == "text":
-        from .text.splits import verify as verify_text
+        from .text.store import verify as verify_text
 
-        manifest = verify_text("offline")
+        dataset = spec(args.task).name.lower()
+        manifest = verify_text(dataset, "offline", build_hint=f"aihfbench data build {dataset}")
         print(f"{spec(args.task).id} (offline): {len(manifest['files'])} files match the manifest ({manifest['recipe']})")
         return 0
     from .control.splits import verify
@@ -357,9 +369,14 @@ def cmd_data_info(args: argparse.Namespace) -> int:
         task = make(args.task, build=False)
         quality_table(task, f"{task.spec.id} (offline): quality of the splits (true reward; paper Table 3)",
                       "demonstrations", ".3f")
-        means = task.manifest["checkpoint_mean_reward"]
-        for grade, steps in task.manifest["grades"].items():
-            print(f"{grade:>6} checkpoints: " + ", ".join(f"{means[str(k)]:.3f}@RL step {k}" for k in steps))
+        if "grades" in task.manifest:
+            means = task.manifest["checkpoint_mean_reward"]
+            for grade, steps in task.manifest["grades"].items():
+                print(f"{grade:>6} checkpoints: " + ", ".join(f"{means[str(k)]:.3f}@RL step {k}" for k in steps))
+        if "judge_heldout_accuracy" in task.manifest:
+            m = task.manifest
+            print(f"gold judge: agrees with the human label on {m['judge_heldout_accuracy']:.3f} of held-out pairs; "
+                  f"preference labels from the {m['build']['pref_labels']}; pairs {m['pairs']}")
         return 0
     s, _ = _control_spec(args.task)
     task = make(s.id, build=False)
@@ -485,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     ship.add_argument("--source", default=None, help="checkpoint folder (default: experts/<env>/checkpoints)")
     ship.set_defaults(func=cmd_experts_ship)
 
-    data = sub.add_parser("data", help="build, verify, describe or publish a control task's splits")
+    data = sub.add_parser("data", help="build, verify, describe or publish a task's splits")
     data_sub = data.add_subparsers(dest="action", required=True, parser_class=_Parser)
     build = data_sub.add_parser("build", help="roll out expert checkpoints into Minari datasets and a pair table")
     build.add_argument("task")
@@ -493,6 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="rebuild even if built")
     build.add_argument("--imdb-path", default=None, help="IMDb: a local aclImdb folder or tarball (real reviews "
                        "instead of the shipped templates)")
+    build.add_argument("--hh-path", default=None, help="HH: a local .jsonl[.gz] file or folder in the hh-rlhf "
+                       "format (github.com/anthropics/hh-rlhf)")
     build.set_defaults(func=cmd_data_build)
     for action, func, text in (("verify", cmd_data_verify, "check every file against the manifest's sha256"),
                                ("info", cmd_data_info, "quality table of the splits (paper Table 1)")):

@@ -41,6 +41,25 @@ register(
     default_profile="offline",
 )
 
+register(
+    "HH-aihf-v0",
+    "aihfbench.tasks.text:HHTask",
+    family="text",
+    description="Helpful replies to Anthropic HH dialogues (paper §6, A.2.3); offline profile: HH JSON lines "
+                "from a local path, a small GPT-2 pre-trained by the project, a gold judge fitted on the human "
+                "labels as the true reward.",
+    aliases=("hh", "anthropic-hh"),
+    datasets=("hh:hh-offline-recipe-1",),
+    demo_unit="demonstrations (prompt, completion)",
+    pref_unit="labelled completion pairs",
+    default_demos=300,        # fits the 2.3k-pair HH test file; the paper uses 10k / 10k of HH train
+    default_prefs=600,
+    primary_metric="true_reward",
+    higher_is_better=True,
+    profiles=("smoke", "offline", "cpu", "paper"),
+    default_profile="offline",
+)
+
 # D4RL reference returns (random, expert) for the normalised score; tasks/control.py uses the same.
 _D4RL = {"Hopper-v5": {"random": -20.272305, "expert": 3234.3},
          "HalfCheetah-v5": {"random": -280.178953, "expert": 12135.0},

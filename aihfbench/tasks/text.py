@@ -1,10 +1,14 @@
-"""``IMDb-aihf-v0``: positive-sentiment continuation of movie-review prefixes (paper A.2.2).
+"""The text tasks (paper appendix A.2.2–A.2.3): items are (prompt, completion) texts.
 
-Profiles: ``offline`` runs with no hub at all (a small GPT-2 the project pre-trains on its
-template corpus or on a local aclImdb copy, VADER as the true reward; splits built by
-``aihfbench.text.splits``). ``smoke`` is the offline data with tiny method budgets. The
-``cpu``/``paper`` data (GPT-2 from the hub, ``lvwerra/distilbert-imdb`` as the true reward)
-are not wired yet and say so.
+- ``IMDb-aihf-v0``: positive-sentiment continuation of movie-review prefixes. Offline: a small
+  GPT-2 the project pre-trains on its template corpus or a local aclImdb copy, VADER as the
+  true reward (``aihfbench.text.imdb``).
+- ``HH-aihf-v0``: helpful replies to Anthropic HH dialogues read from a local copy. Offline: a
+  small GPT-2 pre-trained on the dialogues and a gold judge the build fits once on the human
+  labels and freezes as the true reward (``aihfbench.text.hh``).
+
+``smoke`` is the offline data with tiny method budgets. The ``cpu``/``paper`` data (hub
+models and judges) are not wired yet and say so.
 
 Units: ``--demos`` counts (prompt, completion) demonstrations, ``--prefs`` labelled pairs of
 completions of the same prompt. Metrics (on held-out prompts, one sampled completion each):
@@ -17,6 +21,7 @@ import json
 import tempfile
 from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
@@ -30,17 +35,21 @@ PREF_UNIT = "labelled completion pairs"
 EVAL_SEED = 12345
 
 
-class IMDbTask(Task):
-    def __init__(self, spec, data: str = "offline", build: bool = True, imdb_path: str | None = None,
-                 rl: dict[str, Any] | None = None, eval_prompts: int = 256, max_new_tokens: int = 24,
-                 heldout_pairs: int = 200):
+class TextTask(Task):
+    """A text task over built splits in ``self.folder``: subclasses name the dataset, build it
+    when missing (``_ensure_built``) and define the true reward."""
+
+    dataset = ""
+
+    def __init__(self, spec, data: str = "offline", build: bool = True, rl: dict[str, Any] | None = None,
+                 eval_prompts: int = 256, max_new_tokens: int = 24, heldout_pairs: int = 200, **source: Any):
         super().__init__(spec)
         if data != "offline":
-            raise ConfigError(f"IMDb data {data!r} needs the hub (GPT-2, lvwerra/distilbert-imdb) and is not wired "
+            raise ConfigError(f"{spec.id} data {data!r} needs the hub ({self.hub_components}) and is not wired "
                               "yet (issue #5): use --profile offline")
         try:
             from ..text.rl import RLSettings
-            from ..text.splits import IMDbBuild, build as build_splits, task_folder, verify
+            from ..text.store import is_built, task_folder
         except ImportError as exc:
             raise ConfigError(f"{spec.id} needs the text extra ({exc.name} is missing): "
                               "pip install 'aihfbench[text]'") from None
@@ -50,17 +59,28 @@ class IMDbTask(Task):
             raise ConfigError(f"bad task.rl settings: {exc}") from None
         self.eval_count, self.heldout_pairs = int(eval_prompts), int(heldout_pairs)
         self.max_new_tokens = int(max_new_tokens)
-        if not (task_folder("offline") / "manifest.json").exists():
+        if not is_built(self.dataset):
             if not build:
-                raise ConfigError(f"{spec.id} offline data is not built: run `aihfbench data build imdb`")
-            build_splits(IMDbBuild(imdb_path=imdb_path),
-                         progress=lambda stage, done, total: print(f"building IMDb offline data: {stage} {done}/{total}",
-                                                                   flush=True))
-        self.manifest = verify("offline")
-        self.folder = task_folder("offline")
+                raise ConfigError(f"{spec.id} offline data is not built: run `{self.build_command}`")
+            self._build(**source)
+        self.manifest = self._verify()
+        self.folder: Path = task_folder(self.dataset)
+
+    hub_components = ""
+    build_command = ""
+
+    def _build(self, **source: Any) -> None:
+        raise NotImplementedError
+
+    def _verify(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _progress(name: str):
+        return lambda stage, done, total: print(f"building {name} offline data: {stage} {done}/{total}", flush=True)
 
     def __repr__(self) -> str:
-        return f"IMDbTask<{self.spec.id}>(offline)"
+        return f"{type(self).__name__}<{self.spec.id}>(offline)"
 
     # data -------------------------------------------------------------------------------------
     def _table(self, name: str) -> dict[str, np.ndarray]:
@@ -120,9 +140,8 @@ class IMDbTask(Task):
 
     # scoring ----------------------------------------------------------------------------------
     def true_reward(self, prompts, completions) -> np.ndarray:
-        from ..text.rewards import vader_sentiment
-
-        return vader_sentiment([p + c for p, c in zip(prompts, completions)])
+        """``[N]`` ground-truth rewards of completions (numpy, no gradient)."""
+        raise NotImplementedError
 
     @cached_property
     def _eval_set(self) -> dict[str, Any]:
@@ -215,9 +234,74 @@ class IMDbTask(Task):
                 "non-preferred (true reward)": (float(np.mean(p["rejected_reward"])), float(np.std(p["rejected_reward"])))}
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "quality": self.quality(), "grades": self.manifest["grades"]}
+        return {**super().describe(), "quality": self.quality()}
 
     def primitives(self, seed: int = 0):
         from ..families.text import TextPrimitives
 
         return TextPrimitives(self, seed)
+
+
+class IMDbTask(TextTask):
+    dataset = "imdb"
+    hub_components = "GPT-2, lvwerra/distilbert-imdb"
+    build_command = "aihfbench data build imdb"
+
+    def _build(self, imdb_path: str | None = None) -> None:
+        from ..text.imdb import IMDbBuild, build
+
+        build(IMDbBuild(imdb_path=imdb_path), progress=self._progress("IMDb"))
+
+    def _verify(self) -> dict[str, Any]:
+        from ..text.imdb import verify
+
+        return verify("offline")
+
+    def true_reward(self, prompts, completions) -> np.ndarray:
+        """VADER's compound sentiment of prompt + completion, in [-1, 1]."""
+        from ..text.rewards import vader_sentiment
+
+        return vader_sentiment([p + c for p, c in zip(prompts, completions)])
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "grades": self.manifest["grades"]}
+
+
+class HHTask(TextTask):
+    dataset = "hh"
+    hub_components = "Pythia, PKU-Alignment/beaver-7b-v3.0-reward"
+    build_command = "aihfbench data build hh --hh-path FILE"
+
+    def _build(self, hh_path: str | None = None) -> None:
+        from ..text.hh import HHBuild, build
+
+        if not hh_path:
+            raise ConfigError(f"{self.spec.id} offline data is not built and no HH file was given: run "
+                              f"`aihfbench data build hh --hh-path FILE` with an HH .jsonl[.gz] from "
+                              "github.com/anthropics/hh-rlhf (or pass task.hh_path=FILE)")
+        build(HHBuild(hh_path=hh_path), progress=self._progress("HH"))
+
+    def _verify(self) -> dict[str, Any]:
+        from ..text.hh import verify
+
+        manifest = verify("offline")
+        room = manifest["build"]["max_new_tokens"]
+        if self.max_new_tokens > room:
+            raise ConfigError(f"task.max_new_tokens={self.max_new_tokens} exceeds the {room} new tokens the HH "
+                              f"split leaves room for in the model's context: use at most {room}")
+        return manifest
+
+    @cached_property
+    def judge(self):
+        """The frozen gold reward model the build fitted on HH's human labels."""
+        from ..text.models import TextReward
+
+        return TextReward.load(self.folder / "judge")
+
+    def true_reward(self, prompts, completions) -> np.ndarray:
+        """The gold judge's score of (dialogue, reply)."""
+        return self.judge.score(list(prompts), list(completions))
+
+    def describe(self) -> dict[str, Any]:
+        m = self.manifest
+        return {**super().describe(), "pairs": m["pairs"], "judge_heldout_accuracy": m["judge_heldout_accuracy"]}

@@ -63,7 +63,7 @@ def gpt2_config(tokenizer, *, n_layer: int = 2, n_embd: int = 128, n_head: int =
 
 def build_offline_base(folder: str | Path, texts: Sequence[str], *, seed: int = 0, steps: int = 600,
                        batch_size: int = 32, lr: float = 1e-3, vocab_size: int = 2000, n_layer: int = 2,
-                       n_embd: int = 128) -> Path:
+                       n_embd: int = 128, n_positions: int = 128) -> Path:
     """Train a tokenizer and pre-train a small GPT-2 on ``texts``; save both into ``folder``."""
     from datasets import Dataset
     from transformers import GPT2LMHeadModel
@@ -72,7 +72,7 @@ def build_offline_base(folder: str | Path, texts: Sequence[str], *, seed: int = 
     folder = Path(folder)
     tokenizer = train_tokenizer(texts, vocab_size)
     torch.manual_seed(seed)
-    model = GPT2LMHeadModel(gpt2_config(tokenizer, n_layer=n_layer, n_embd=n_embd))
+    model = GPT2LMHeadModel(gpt2_config(tokenizer, n_layer=n_layer, n_embd=n_embd, n_positions=n_positions))
     model.config._name_or_path = str(folder)
     args = SFTConfig(output_dir=str(folder / ".trainer"), max_steps=steps, per_device_train_batch_size=batch_size,
                      learning_rate=lr, lr_scheduler_type="cosine", warmup_steps=min(50, steps // 10),
@@ -191,6 +191,29 @@ class TextReward(torch.nn.Module):
         model.config.pad_token_id = tok.pad_token_id
         return cls(model, tok)
 
+    @classmethod
+    def load(cls, folder: str | Path) -> "TextReward":
+        """A trained reward model saved with ``save`` (head included)."""
+        from transformers import AutoModelForSequenceClassification
+
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, dtype=torch.float32)
+        model.requires_grad_(False)
+        model.train(False)
+        return cls(model, load_tokenizer(folder))
+
+    def save(self, folder: str | Path) -> None:
+        self.model.save_pretrained(str(folder))
+        self.tokenizer.save_pretrained(str(folder))
+
+    @torch.no_grad()
+    def score(self, prompts: Sequence[str], completions: Sequence[str], batch_size: int = 64):
+        """``[N]`` numpy rewards, in batches, no gradient (a judge's use)."""
+        import numpy as np
+
+        self.model.train(False)
+        return np.concatenate([self(prompts[i:i + batch_size], completions[i:i + batch_size]).double().numpy()
+                               for i in range(0, len(prompts), batch_size)]) if len(prompts) else np.zeros(0)
+
     def forward(self, prompts: Sequence[str], completions: Sequence[str]) -> torch.Tensor:
         """``[B]`` rewards; right padding + eos, as ``RewardTrainer`` scores pairs."""
         tok = self.tokenizer
@@ -201,3 +224,29 @@ class TextReward(torch.nn.Module):
         finally:
             tok.padding_side = side
         return self.model(**enc).logits[:, 0]
+
+
+def train_reward(reward: TextReward, prompts: Sequence[str], chosen: Sequence[str], rejected: Sequence[str], *,
+                 steps: int, batch_size: int = 16, lr: float = 1e-4, seed: int = 0, workdir: str | Path) -> list[dict]:
+    """Fit ``reward`` on labelled pairs with TRL's ``RewardTrainer`` (BTL); returns its log history."""
+    from datasets import Dataset
+    from trl import RewardConfig, RewardTrainer
+
+    data = Dataset.from_dict({"prompt": list(prompts), "chosen": list(chosen), "rejected": list(rejected)})
+    reward.model.requires_grad_(True)
+    args = RewardConfig(output_dir=str(Path(workdir) / ".reward-trainer"), max_steps=steps,
+                        per_device_train_batch_size=batch_size, learning_rate=lr, lr_scheduler_type="cosine",
+                        warmup_steps=min(20, steps // 10), max_length=context_length(reward.model), seed=seed,
+                        **CPU_TRAINING)
+    trainer = quiet(RewardTrainer(model=reward.model, args=args, train_dataset=data,
+                                  processing_class=reward.tokenizer))
+    trainer.train()
+    reward.model.requires_grad_(False)
+    reward.model.train(False)
+    return trainer.state.log_history
+
+
+def context_length(model) -> int:
+    """Positions the model can attend over (GPT-2 ``n_positions``, GPT-NeoX/Llama ``max_position_embeddings``)."""
+    config = model.config
+    return int(getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings"))

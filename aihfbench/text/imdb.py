@@ -16,10 +16,7 @@ of every file, including the base model's. Deterministic for a seed on one platf
 """
 from __future__ import annotations
 
-import fcntl
-import json
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,15 +24,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import AihfbenchError
-from ..io import atomic_write_json, data_root, first_bad_file, replace_dir, sha256_file
+from .store import TextDataError, locked_build, verify as verify_split
 
 RECIPE = "imdb-offline-recipe-1"
 PROMPT_WORDS = 4
-
-
-class TextDataError(AihfbenchError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -51,10 +43,6 @@ class IMDbBuild:
     rl_lr: float = 1e-4                # RLOO step size of the data-generating RL
     seed: int = 0
     imdb_path: str | None = None       # a local aclImdb folder or tarball: real reviews instead of templates
-
-
-def task_folder(profile: str = "offline") -> Path:
-    return data_root() / "imdb" / f"{profile}-v0"
 
 
 def _reviews(build: IMDbBuild) -> list[str]:
@@ -111,18 +99,7 @@ def grade(means: dict[int, float]) -> dict[str, list[int]]:
 
 def build(build_spec: IMDbBuild, *, profile: str = "offline", force: bool = False,
           progress: Callable[[str, int, int], None] = lambda stage, done, total: None) -> dict[str, Any]:
-    final = task_folder(profile)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with open(final.parent / f".{profile}.build.lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (final / "manifest.json").exists() and not force:
-            return json.loads((final / "manifest.json").read_text())
-        with tempfile.TemporaryDirectory(prefix=f".{profile}-build-", dir=final.parent,
-                                         ignore_cleanup_errors=True) as staging:
-            manifest = _build_into(build_spec, Path(staging), progress)
-            replace_dir(staging, final)
-            Path(staging).mkdir()          # let TemporaryDirectory clean up an empty folder
-    return manifest
+    return locked_build("imdb", profile, lambda folder: _build_into(build_spec, folder, progress), force=force)
 
 
 def _build_into(b: IMDbBuild, folder: Path, progress) -> dict[str, Any]:
@@ -188,21 +165,10 @@ def _build_into(b: IMDbBuild, folder: Path, progress) -> dict[str, Any]:
         "rejected_reward": [float(min(ra[i], rm[i])) for i in keep],
     }).to_parquet(str(folder / "prefs.parquet"))
 
-    files = {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-    manifest = {"recipe": RECIPE, "build": asdict(b), "checkpoint_mean_reward": {str(k): v for k, v in means.items()},
-                "grades": graded, "pairs_dropped_as_ties": int(len(prompts["pref"]) - len(keep)),
-                "files": files, "build_seconds": round(time.perf_counter() - started, 1)}
-    atomic_write_json(folder / "manifest.json", manifest)
-    return manifest
+    return {"recipe": RECIPE, "build": asdict(b), "checkpoint_mean_reward": {str(k): v for k, v in means.items()},
+            "grades": graded, "pairs_dropped_as_ties": int(len(prompts["pref"]) - len(keep)),
+            "build_seconds": round(time.perf_counter() - started, 1)}
 
 
 def verify(profile: str = "offline") -> dict[str, Any]:
-    final = task_folder(profile)
-    path = final / "manifest.json"
-    if not path.exists():
-        raise TextDataError(f"IMDb {profile} data is not built: run `aihfbench data build imdb`")
-    manifest = json.loads(path.read_text())
-    problem = first_bad_file(manifest["files"], lambda rel: final / rel)
-    if problem:
-        raise TextDataError(f"{problem}: rebuild with `aihfbench data build imdb --force`")
-    return manifest
+    return verify_split("imdb", profile)
