@@ -276,20 +276,30 @@ def _control_spec(name: str):
 
 
 def _text_build(args: argparse.Namespace, s) -> int:
+    """Build a text task's splits for a profile: ``offline`` (local data and components), or
+    ``cpu``/``paper`` (the profile's pinned hub components, ``task.hub``, and ``task.split``)."""
     import time
 
+    import torch
+
+    from .config import load_profile
+
+    torch.set_num_threads(1)          # one thread per process is fastest here (see README)
+    section = load_profile(s, args.profile or s.default_profile)["task"]
+    data = section.get("data", "offline")
+    settings = dict(section.get("split") or {}, **({"hub": section["hub"]} if data != "offline" else {}))
     progress = lambda stage, done, total: print(f"{stage}: {done}/{total}", flush=True)   # noqa: E731
     start = time.perf_counter()
     if s.id == "HH-aihf-v0":
         from .text.hh import HHBuild, build
 
-        if not args.hh_path:
+        if data == "offline" and not args.hh_path:
             raise AihfbenchError("HH needs its data: pass --hh-path FILE, an HH .jsonl[.gz] file or folder from "
                                  "github.com/anthropics/hh-rlhf (e.g. helpful-base/train.jsonl.gz)")
-        if not Path(args.hh_path).exists():
+        if args.hh_path and not Path(args.hh_path).exists():
             raise AihfbenchError(f"--hh-path {args.hh_path} does not exist: pass an HH .jsonl[.gz] file or folder")
-        manifest = build(HHBuild(hh_path=args.hh_path), force=args.force, progress=progress)
-        print(f"{s.id} (offline): built in {time.perf_counter() - start:.1f} s; pairs {manifest['pairs']}; judge "
+        manifest = build(HHBuild(hh_path=args.hh_path, **settings), profile=data, force=args.force, progress=progress)
+        print(f"{s.id} ({data}): built in {time.perf_counter() - start:.1f} s; pairs {manifest['pairs']}; judge "
               f"agrees with held-out human labels on {manifest['judge_heldout_accuracy']:.3f} "
               f"({len(manifest['files'])} files pinned in the manifest)")
         return 0
@@ -297,8 +307,9 @@ def _text_build(args: argparse.Namespace, s) -> int:
 
     if args.imdb_path and not Path(args.imdb_path).exists():
         raise AihfbenchError(f"--imdb-path {args.imdb_path} does not exist: pass an aclImdb folder or tarball")
-    manifest = build(IMDbBuild(imdb_path=args.imdb_path), force=args.force, progress=progress)
-    print(f"{s.id} (offline): built in {time.perf_counter() - start:.1f} s; checkpoint grades {manifest['grades']} "
+    manifest = build(IMDbBuild(imdb_path=args.imdb_path, **settings), profile=data, force=args.force,
+                     progress=progress)
+    print(f"{s.id} ({data}): built in {time.perf_counter() - start:.1f} s; checkpoint grades {manifest['grades']} "
           f"({len(manifest['files'])} files pinned in the manifest)")
     return 0
 
@@ -339,9 +350,13 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
     if spec(args.task).family == "text":
         from .text.store import verify as verify_text
 
-        dataset = spec(args.task).name.lower()
-        manifest = verify_text(dataset, "offline", build_hint=f"aihfbench data build {dataset}")
-        print(f"{spec(args.task).id} (offline): {len(manifest['files'])} files match the manifest ({manifest['recipe']})")
+        from .config import load_profile
+
+        s = spec(args.task)
+        dataset = s.name.lower()
+        data = load_profile(s, args.profile or s.default_profile)["task"].get("data", "offline")
+        manifest = verify_text(dataset, data, build_hint=f"aihfbench data build {dataset} --profile {data}")
+        print(f"{s.id} ({data}): {len(manifest['files'])} files match the manifest ({manifest['recipe']})")
         return 0
     from .control.splits import verify
 
@@ -366,8 +381,11 @@ def cmd_data_info(args: argparse.Namespace) -> int:
         _console().print(table)
 
     if spec(args.task).family == "text":
-        task = make(args.task, build=False)
-        quality_table(task, f"{task.spec.id} (offline): quality of the splits (true reward; paper Table 3)",
+        from .config import load_profile
+
+        section = load_profile(spec(args.task), args.profile or spec(args.task).default_profile)["task"]
+        task = make(args.task, build=False, **{k: section[k] for k in ("data", "hub") if k in section})
+        quality_table(task, f"{task.spec.id} ({task.data}): quality of the splits (true reward; paper Table 3)",
                       "demonstrations", ".3f")
         if "grades" in task.manifest:
             means = task.manifest["checkpoint_mean_reward"]
@@ -510,6 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="rebuild even if built")
     build.add_argument("--imdb-path", default=None, help="IMDb: a local aclImdb folder or tarball (real reviews "
                        "instead of the shipped templates)")
+    build.add_argument("--profile", default=None, help="text tasks: offline (default), or cpu / paper to build "
+                       "from the profile's pinned hub models and datasets")
     build.add_argument("--hh-path", default=None, help="HH: a local .jsonl[.gz] file or folder in the hh-rlhf "
                        "format (github.com/anthropics/hh-rlhf)")
     build.set_defaults(func=cmd_data_build)
@@ -517,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
                                ("info", cmd_data_info, "quality table of the splits (paper Table 1)")):
         p = data_sub.add_parser(action, help=text)
         p.add_argument("task")
+        p.add_argument("--profile", default=None, help="text tasks: whose split (offline, cpu or paper)")
         p.set_defaults(func=func)
     publish = data_sub.add_parser("publish", help="push the splits to the Hugging Face Hub (needs network and a token)")
     publish.add_argument("task")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..data import Demonstrations, Preferences
-from ..text.models import CPU_TRAINING, TextPolicy, TextReward, context_length, quiet
+from ..text.models import TRAINER_DEFAULTS, TextPolicy, TextReward, context_length, quiet
 from ..text.rl import RLOOLearner
 
 
@@ -105,7 +105,7 @@ class TextPrimitives:
             args = SFTConfig(output_dir=out, max_steps=config.steps, per_device_train_batch_size=config.batch_size,
                              learning_rate=config.lr, lr_scheduler_type="constant", completion_only_loss=True,
                              max_length=context_length(policy.model), seed=int(self.rng.integers(2**31)),
-                             **CPU_TRAINING)
+                             **TRAINER_DEFAULTS)
             trainer = quiet(SFTTrainer(model=policy.model, args=args, train_dataset=data,
                                        processing_class=policy.tokenizer))
             trainer.train()

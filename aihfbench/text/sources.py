@@ -16,7 +16,7 @@ import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..errors import AihfbenchError
 
@@ -61,35 +61,48 @@ def read_hh(path: str | Path, limit: int | None = None) -> tuple[list[Preference
     if not path.is_file():
         raise SourceError(f"{path} does not exist: pass the path of an HH .jsonl or .jsonl.gz file "
                           "(e.g. test.jsonl.gz from github.com/anthropics/hh-rlhf)")
-    pairs, skipped = [], 0
     try:
         with _open_text(path) as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    chosen, rejected = row["chosen"], row["rejected"]
-                    if not isinstance(chosen, str) or not isinstance(rejected, str):
-                        raise TypeError
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    raise SourceError(f"{path}:{number}: expected a JSON object with string 'chosen' and "
-                                      "'rejected' dialogues (the hh-rlhf format)") from None
-                try:
-                    prompt, good = split_dialogue(chosen)
-                    prompt_r, bad = split_dialogue(rejected)
-                except ValueError:
-                    skipped += 1
-                    continue
-                if prompt != prompt_r or not good or not bad:
-                    skipped += 1
-                    continue
-                pairs.append(PreferencePair(prompt, good, bad))
-                if limit is not None and len(pairs) >= limit:
-                    break
+            return hh_pairs(_json_rows(handle, path), limit, where=f"{path}:")
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise SourceError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc}); is it a complete "
                           ".jsonl or .jsonl.gz file?") from None
+
+
+def _json_rows(handle, path: Path) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(handle, 1):
+        if line.strip():
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError:
+                raise SourceError(f"{path}:{number}: expected a JSON object with string 'chosen' and "
+                                  "'rejected' dialogues (the hh-rlhf format)") from None
+
+
+def hh_pairs(rows, limit: int | None = None, where: str = "") -> tuple[list[PreferencePair], int]:
+    """``(pairs, skipped)`` from numbered HH rows ``(n, {"chosen", "rejected"})`` (JSON lines or
+    the hub dataset ``Anthropic/hh-rlhf``)."""
+    pairs, skipped = [], 0
+    for number, row in rows:
+        try:
+            chosen, rejected = row["chosen"], row["rejected"]
+            if not isinstance(chosen, str) or not isinstance(rejected, str):
+                raise TypeError
+        except (KeyError, TypeError):
+            raise SourceError(f"{where}{number}: expected a JSON object with string 'chosen' and "
+                              "'rejected' dialogues (the hh-rlhf format)") from None
+        try:
+            prompt, good = split_dialogue(chosen)
+            prompt_r, bad = split_dialogue(rejected)
+        except ValueError:
+            skipped += 1
+            continue
+        if prompt != prompt_r or not good or not bad:
+            skipped += 1
+            continue
+        pairs.append(PreferencePair(prompt, good, bad))
+        if limit is not None and len(pairs) >= limit:
+            break
     return pairs, skipped
 
 

@@ -17,6 +17,15 @@ class TextDataError(AihfbenchError):
     pass
 
 
+# Offline policy bases: a tokenizer + small GPT-2 trained by the build, or SmolLM2-135M-Instruct (text/smollm2.py)
+POLICY_BASES = ("scratch", "smollm2")
+
+
+def check_base(base: str) -> None:
+    if base not in POLICY_BASES:
+        raise TextDataError(f"split base must be one of {', '.join(POLICY_BASES)}, not {base!r}")
+
+
 def task_folder(dataset: str, profile: str = "offline") -> Path:
     return data_root() / dataset / f"{profile}-v0"
 

@@ -72,8 +72,6 @@ def test_hh_refuses_bad_input_in_one_line(hh, tmp_path, capsys):
 
     with pytest.raises(AihfbenchError, match="exceeds the 16 new tokens"):
         aihfbench.make("hh", build=False, max_new_tokens=64)
-    with pytest.raises(AihfbenchError, match="not wired yet"):
-        aihfbench.make("hh", data="paper")
     assert main(["data", "build", "hh", "--force"]) == 2
     assert "pass --hh-path FILE" in capsys.readouterr().err
     assert main(["data", "build", "hh", "--hh-path", str(tmp_path / "missing.jsonl")]) == 2

@@ -61,7 +61,7 @@ def test_reward_model_scores_pairs_as_trls_reward_trainer_does(imdb):
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
 
-    from aihfbench.text.models import CPU_TRAINING, quiet
+    from aihfbench.text.models import TRAINER_DEFAULTS, quiet
 
     task, fam = imdb
     reward = fam.make_reward()
@@ -70,7 +70,7 @@ def test_reward_model_scores_pairs_as_trls_reward_trainer_does(imdb):
     data = Dataset.from_dict({"prompt": pairs.chosen.prompts, "chosen": pairs.chosen.completions,
                               "rejected": pairs.rejected.completions})
     args = RewardConfig(output_dir=str(task.folder / ".rt"), per_device_eval_batch_size=16, max_length=128,
-                        **CPU_TRAINING)
+                        **TRAINER_DEFAULTS)
     trainer = quiet(RewardTrainer(model=reward.model, args=args, train_dataset=data, eval_dataset=data,
                                   processing_class=reward.tokenizer))
     assert trainer.evaluate()["eval_loss"] == pytest.approx(ours, rel=1e-4)
@@ -127,8 +127,10 @@ def test_sft_on_high_quality_demonstrations_raises_the_true_reward(imdb, log):
     assert task.evaluate(sft)["true_reward"] > task._eval_set["base_reward"].mean()
 
 
-def test_cpu_and_paper_data_say_they_are_not_wired(imdb):
+def test_hub_data_needs_hub_components(imdb):
     from aihfbench.errors import AihfbenchError
 
-    with pytest.raises(AihfbenchError, match="not wired yet"):
+    with pytest.raises(AihfbenchError, match="needs task.hub components"):
         aihfbench.make("imdb", data="paper")
+    with pytest.raises(AihfbenchError, match="task.data must be offline, cpu or paper"):
+        aihfbench.make("imdb", data="cloud")
