@@ -215,9 +215,16 @@ class TextReward(torch.nn.Module):
         """Reward model on the policy's base network (paper: GPT-2 reward base), fresh scalar head."""
         from transformers import AutoModelForSequenceClassification
 
+        from transformers.utils import logging
+
         torch.manual_seed(seed)
-        model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1,
-                                                                   dtype=torch.float32).to(device())
+        verbosity = logging.get_verbosity()
+        logging.set_verbosity_error()     # the fresh head is expected: no "MISSING score.weight" report
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1,
+                                                                       dtype=torch.float32).to(device())
+        finally:
+            logging.set_verbosity(verbosity)
         tok = load_tokenizer(folder)
         model.config.pad_token_id = tok.pad_token_id
         return cls(model, tok)

@@ -103,3 +103,36 @@ def test_hh_builds_from_hub_components_and_scores_with_the_hub_judge(stand_ins, 
     record = run(Cell(task="hh", algo="bc", demos=20, prefs=20, seed=0, profile="smoke", overrides=tuple(overrides)),
                  out=tmp_path)
     assert record["data"]["recipe"] == "hh-hub-recipe-1" and np.isfinite(record["metrics"]["true_reward"])
+
+
+def test_imdb_hub_prompts_and_judge_read_the_hub_layout(stand_ins, text_root):
+    """stanfordnlp/imdb's layout (text/label, train/test splits) gives the prompt sets; a
+    two-label classifier judge is read at its POSITIVE index."""
+    from datasets import Dataset
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from aihfbench.text.imdb import IMDbBuild, _prompt_sets, prompt_of
+
+    folder = text_root / "stand-ins" / "imdb"
+    reviews = {split: [f"{split} review number {i} was<br />great fun" for i in range(60)] for split in ("train", "test")}
+    for split, texts in reviews.items():
+        Dataset.from_dict({"text": texts, "label": [i % 2 for i in range(60)]}).to_parquet(
+            str(folder / f"{split}.parquet"))
+    hub = {"dataset": {"id": str(folder), "revision": None}}
+    sets = _prompt_sets(IMDbBuild(hub=hub, demo_prompts=10, pref_prompts=10, train_prompts=10, eval_prompts=8))
+    train_prompts = {prompt_of(r.replace("<br />", " ")) for r in reviews["train"]}
+    assert all(set(sets[k]) <= train_prompts for k in ("demo", "pref", "train"))
+    assert len(set(sets["demo"]) | set(sets["pref"]) | set(sets["train"])) == 30
+    assert all(p.startswith("test review") for p in sets["eval"]) and len(sets["eval"]) == 8
+
+    two = text_root / "stand-ins" / "two-label"
+    torch.manual_seed(1)
+    clf = AutoModelForSequenceClassification.from_pretrained(stand_ins["policy"]["id"], num_labels=2)
+    tok = AutoTokenizer.from_pretrained(stand_ins["policy"]["id"])
+    clf.config.pad_token_id = tok.pad_token_id
+    clf.save_pretrained(two)
+    tok.save_pretrained(two)
+    scores = judge({"id": str(two), "kind": "classifier", "label_index": 1})(["A film"], [" I loved."])
+    with torch.no_grad():
+        expected = clf(**tok("A film I loved.", return_tensors="pt")).logits[0, 1].item()
+    assert scores[0] == pytest.approx(expected, abs=1e-5)
