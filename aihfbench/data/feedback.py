@@ -7,6 +7,7 @@ larger ones (the 1k split is the first 1k of the 10k split).
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, Iterator, Mapping
 
 import numpy as np
@@ -18,7 +19,10 @@ def fingerprint_arrays(columns: Mapping[str, np.ndarray]) -> str:
     for name in sorted(columns):
         array = np.ascontiguousarray(columns[name])
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
-        digest.update(array.tobytes())
+        if array.dtype == object:       # text: hash the contents (object arrays' bytes are pointers)
+            digest.update(json.dumps([str(v) for v in array.ravel()], ensure_ascii=False).encode())
+        else:
+            digest.update(array.tobytes())
     return digest.hexdigest()
 
 

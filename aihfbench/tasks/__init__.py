@@ -35,6 +35,9 @@ register(
     pref_unit="labelled completion pairs",
     default_demos=1000,
     default_prefs=1000,
+    official_demos=(1000,),   # the paper's limited-data regime (Fig. 6: 1k / 1k, 3 runs)
+    official_prefs=(1000,),
+    official_seeds=3,
     primary_metric="true_reward",
     higher_is_better=True,
     profiles=("smoke", "offline", "smollm2", "cpu", "paper"),
@@ -54,6 +57,9 @@ register(
     pref_unit="labelled completion pairs",
     default_demos=300,        # fits the 2.3k-pair HH test file; the paper uses 10k / 10k of HH train
     default_prefs=600,
+    official_demos=(300,),    # what a split of the HH test file holds (335 demonstrations, 670 pairs)
+    official_prefs=(600,),
+    official_seeds=3,
     primary_metric="true_reward",
     higher_is_better=True,
     profiles=("smoke", "offline", "smollm2", "cpu", "paper"),

@@ -237,6 +237,31 @@ class TextTask(Task):
             out["reward_spearman_policy"] = float(spearmanr(learned, truth).statistic)
         return out
 
+    def recompute_metrics(self, record: dict[str, Any]) -> dict[str, float] | None:
+        """Re-evaluate the policy a run stored (``policy.safetensors`` beside its result.json,
+        loaded into the split's base architecture): the deterministic metrics (true reward, KL,
+        win rate; generation speed is left out). Sampling is seeded, so on the same platform
+        the figures repeat; across platforms they may differ by sampling noise."""
+        from safetensors.torch import load_file
+
+        where = record.get("_path") or (Path(record["run_dir"]) / "result.json" if record.get("run_dir") else None)
+        weights = Path(where).with_name("policy.safetensors") if where else None
+        if weights is None or not weights.is_file():
+            return None
+        policy = self._base.copy()
+        missing, unexpected = policy.model.load_state_dict(load_file(str(weights)), strict=False)
+        if unexpected or any(not self._tied(policy, name) for name in missing):
+            return None
+        metrics = self.evaluate(policy)
+        return {k: metrics[k] for k in ("true_reward", "kl_to_base", "win_rate_vs_base")}
+
+    @staticmethod
+    def _tied(policy, name: str) -> bool:
+        """A parameter left out of a state dict because it shares storage with another (GPT-2's lm_head)."""
+        output = policy.model.get_output_embeddings()
+        return output is not None and name.startswith("lm_head") and \
+            output.weight.data_ptr() == policy.model.get_input_embeddings().weight.data_ptr()
+
     def fingerprint(self) -> dict[str, str]:
         """The recipe and the sha256 of the manifest's file list; hub profiles add their pinned
         components and the commits the build resolved."""

@@ -43,3 +43,13 @@ def test_fingerprint_depends_on_content_and_budget(prefs):
 def test_columns_must_align():
     with pytest.raises(ValueError, match="differ in length"):
         Demonstrations({"obs": np.zeros(3), "action": np.zeros(4)}, unit="transitions")
+
+
+def test_text_columns_fingerprint_by_content_not_by_object_identity():
+    """Object arrays of strings hash their text (their raw bytes are pointers that change per process)."""
+    from aihfbench.data.feedback import fingerprint_arrays
+
+    a = {"prompt": np.array(["a review", "another"], dtype=object)}
+    b = {"prompt": np.array(["".join(["a ", "review"]), "another"], dtype=object)}
+    assert fingerprint_arrays(a) == fingerprint_arrays(b)
+    assert fingerprint_arrays(a) != fingerprint_arrays({"prompt": np.array(["a review", "other"], dtype=object)})

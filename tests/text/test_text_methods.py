@@ -114,6 +114,11 @@ def test_each_method_runs_offline_and_reports_the_text_metrics(algo, imdb, tmp_p
     rewards = record["task_record"]["eval_true_rewards"]       # per held-out prompt, for paired win rates
     assert len(rewards) == 48 and np.mean(rewards) == pytest.approx(m["true_reward"], abs=1e-5)
     assert (tmp_path / record["run_dir"] / "policy.safetensors").is_file()
+    # the stored policy, reloaded into the base architecture, repeats the metrics (leaderboard check)
+    task = aihfbench.make("imdb", build=False, **record["task_kwargs"])
+    again = task.recompute_metrics({**record, "_path": str(tmp_path / record["run_dir"] / "result.json")})
+    for key in ("true_reward", "kl_to_base", "win_rate_vs_base"):
+        assert again[key] == pytest.approx(m[key], abs=1e-4), key
 
 
 def test_sft_on_high_quality_demonstrations_raises_the_true_reward(imdb, log):
