@@ -165,11 +165,56 @@ def context_length_of(folder: Path) -> int:
     return int(getattr(config, "n_positions", None) or config.max_position_embeddings)
 
 
+def _base_model(b: HHBuild, folder: Path, texts: list[str], progress) -> Path:
+    """The policy base in ``folder/base``: a pre-trained LM (hub, or SmolLM2) fine-tuned on every
+    chosen dialogue (the paper's "full-SFT" base), or a small GPT-2 trained on them from scratch."""
+    from .models import build_offline_base, train_lm
+
+    progress("base model", 0, b.base_steps)
+    if b.hub or b.base == "smollm2":
+        from .hub import HubRef, causal_lm
+
+        if b.hub:
+            model, tokenizer = causal_lm(HubRef.of(b.hub["policy"], "policy"))
+        else:
+            from .smollm2 import save_smollm2_base
+
+            model, tokenizer = causal_lm(HubRef(str(save_smollm2_base(folder / "base"))))
+        base_dir = train_lm(model, tokenizer, folder / "base", texts, seed=b.seed, steps=b.base_steps,
+                            batch_size=8, lr=b.sft_lr, progress=progress)
+    else:
+        base_dir = build_offline_base(folder / "base", texts, seed=b.seed, steps=b.base_steps,
+                                      n_positions=b.n_positions, progress=progress)
+    shutil.rmtree(base_dir / ".trainer", ignore_errors=True)
+    progress("base model", b.base_steps, b.base_steps)
+    return base_dir
+
+
+def _judge(b: HHBuild, folder: Path, base_dir: Path, pairs: list[PreferencePair], progress):
+    """The true reward ``(prompts, completions) -> [N]``: the profile's hub judge (beaver-7b in
+    ``paper``), or a gold judge fitted once on the human labels of ``pairs`` and saved, frozen,
+    in ``folder/judge``."""
+    if b.hub:
+        from .hub import judge
+
+        return judge(b.hub["judge"])
+    from .models import TextReward, train_reward
+
+    progress("judge", 0, b.judge_steps)
+    gold = TextReward.from_policy_base(base_dir, seed=b.seed + 1)
+    train_reward(gold, [p.prompt for p in pairs], [p.chosen for p in pairs], [p.rejected for p in pairs],
+                 steps=b.judge_steps, lr=b.judge_lr, seed=b.seed, workdir=folder, progress=progress)
+    gold.save(folder / "judge")
+    shutil.rmtree(folder / ".reward-trainer", ignore_errors=True)
+    progress("judge", b.judge_steps, b.judge_steps)
+    return gold.score
+
+
 def _build_into(b: HHBuild, folder: Path, progress) -> dict[str, Any]:
     import torch
     from datasets import Dataset
 
-    from .models import TextReward, build_offline_base, load_tokenizer, train_lm, train_reward
+    from .models import load_tokenizer
 
     started = time.perf_counter()
     pairs, counts = read_pairs(b)
@@ -185,24 +230,7 @@ def _build_into(b: HHBuild, folder: Path, progress) -> dict[str, Any]:
                             f"needs {b.eval_prompts} evaluation prompts plus demonstration, preference and RL sets")
 
     torch.manual_seed(b.seed)
-    texts = [p.prompt + p.chosen for p in rest]
-    progress("base model", 0, b.base_steps)
-    if b.hub or b.base == "smollm2":   # the paper's "full-SFT" base: a pre-trained LM fine-tuned on every
-        from .hub import HubRef, causal_lm   # chosen dialogue
-
-        if b.hub:
-            model, tokenizer = causal_lm(HubRef.of(b.hub["policy"], "policy"))
-        else:
-            from .smollm2 import save_smollm2_base
-
-            model, tokenizer = causal_lm(HubRef(str(save_smollm2_base(folder / "base"))))
-        base_dir = train_lm(model, tokenizer, folder / "base", texts, seed=b.seed, steps=b.base_steps,
-                            batch_size=8, lr=b.sft_lr, progress=progress)
-    else:
-        base_dir = build_offline_base(folder / "base", texts, seed=b.seed, steps=b.base_steps,
-                                      n_positions=b.n_positions, progress=progress)
-    shutil.rmtree(base_dir / ".trainer", ignore_errors=True)
-    progress("base model", b.base_steps, b.base_steps)
+    base_dir = _base_model(b, folder, [p.prompt + p.chosen for p in rest], progress)
     tokenizer = load_tokenizer(base_dir)
     room = min(b.n_positions, context_length_of(base_dir))
     fits_eval = [_fits(tokenizer, p, room, b.max_new_tokens) for p in evaluation]
@@ -211,24 +239,10 @@ def _build_into(b: HHBuild, folder: Path, progress) -> dict[str, Any]:
     evaluation = [p for p, ok in zip(evaluation, fits_eval) if ok]
     rest = [p for p, ok in zip(rest, fits_rest) if ok]
 
-    if b.hub:              # the paper's external judge (beaver-7b; a small public RM in the cpu profile)
-        from .hub import judge as hub_judge
+    judge = _judge(b, folder, base_dir, rest, progress)
 
-        judge = hub_judge(b.hub["judge"])
-
-        def scores(subset, side):
-            return judge([p.prompt for p in subset], [getattr(p, side) for p in subset])
-    else:                  # a gold judge fitted once on the human labels, then frozen
-        progress("judge", 0, b.judge_steps)
-        gold = TextReward.from_policy_base(base_dir, seed=b.seed + 1)
-        train_reward(gold, [p.prompt for p in rest], [p.chosen for p in rest], [p.rejected for p in rest],
-                     steps=b.judge_steps, lr=b.judge_lr, seed=b.seed, workdir=folder, progress=progress)
-        gold.save(folder / "judge")
-        shutil.rmtree(folder / ".reward-trainer", ignore_errors=True)
-        progress("judge", b.judge_steps, b.judge_steps)
-
-        def scores(subset, side):
-            return gold.score([p.prompt for p in subset], [getattr(p, side) for p in subset])
+    def scores(subset, side):
+        return judge([p.prompt for p in subset], [getattr(p, side) for p in subset])
 
     held_chosen, held_rejected = scores(evaluation, "chosen"), scores(evaluation, "rejected")
     n_demo, n_pref = int(len(rest) * b.demo_pool), int(len(rest) * b.pref)

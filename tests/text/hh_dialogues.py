@@ -21,7 +21,7 @@ def write_hh_jsonl(path, n, seed=0):
             t = rng.choice(TOPICS)
             prompt = f"\n\nHuman: How do I {t}? (question {i})\n\nAssistant:"
             if rng.random() < 0.3:
-                prompt = f"\n\nHuman: Hi there.\n\nAssistant: Hello! How can I help?" + prompt
+                prompt = "\n\nHuman: Hi there.\n\nAssistant: Hello! How can I help?" + prompt
             good = rng.choice(HELPFUL).format(t=t)
             bad = rng.choice(UNHELPFUL).format(t=t)
             f.write(json.dumps({"chosen": prompt + " " + good, "rejected": prompt + " " + bad}) + "\n")

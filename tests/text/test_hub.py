@@ -12,7 +12,7 @@ from aihfbench.cli import main
 from aihfbench.config import load_profile
 from aihfbench.errors import AihfbenchError
 from aihfbench.registration import spec
-from aihfbench.text.hub import HubRef, HubUnavailable, beaver_text, judge
+from aihfbench.text.hub import HubUnavailable, beaver_text, judge
 from hh_dialogues import write_hh_jsonl
 
 
