@@ -101,6 +101,11 @@ def test_each_method_runs_offline_and_reports_the_text_metrics(algo, imdb, tmp_p
                       overrides=("task.eval_prompts=48", "task.max_new_tokens=16")), out=tmp_path)
     m = record["metrics"]
     assert -1.0 <= m["true_reward"] <= 1.0 and 0.0 <= m["win_rate_vs_base"] <= 1.0
+    if algo != "aihf":
+        # methods that start from SFT on the high-quality demonstrations beat the base model's
+        # completions (seeded run; measured 0.55-0.63 here). AIHF starts from the base itself and
+        # makes 2 x 3 RLOO steps at this budget: it barely moves (0.51, KL 0.04), so no claim.
+        assert m["win_rate_vs_base"] > 0.5
     assert np.isfinite(m["kl_to_base"]) and m["generation_tokens_per_s"] > 0
     if algo in ("rlhf", "aihf"):
         assert 0.0 <= m["reward_accuracy"] <= 1.0 and np.isfinite(m["reward_spearman"])
