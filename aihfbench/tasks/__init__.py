@@ -30,7 +30,7 @@ register(
     description="Positive-sentiment continuation of movie-review prefixes (paper A.2.2); offline profile: a "
                 "small GPT-2 pre-trained by the project, VADER as the true reward.",
     aliases=("imdb",),
-    datasets=("imdb:imdb-offline-recipe-1",),
+    datasets=("imdb:imdb-offline-recipe-1", "imdb:imdb-hub-recipe-1"),
     demo_unit="demonstrations (prompt, completion)",
     pref_unit="labelled completion pairs",
     default_demos=1000,
@@ -52,7 +52,7 @@ register(
                 "from a local path, a small GPT-2 pre-trained by the project, a gold judge fitted on the human "
                 "labels as the true reward.",
     aliases=("hh", "anthropic-hh"),
-    datasets=("hh:hh-offline-recipe-1",),
+    datasets=("hh:hh-offline-recipe-1", "hh:hh-hub-recipe-1"),
     demo_unit="demonstrations (prompt, completion)",
     pref_unit="labelled completion pairs",
     default_demos=300,        # fits the 2.3k-pair HH test file; the paper uses 10k / 10k of HH train
