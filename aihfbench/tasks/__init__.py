@@ -23,47 +23,38 @@ register(
     seed_resamples_data=True,   # as the paper's repeats: seed s draws the data with data_seed=s
 )
 
+# What the two text tasks share: units, metric, profiles (a split per profile's data variant).
+_TEXT = dict(family="text", demo_unit="demonstrations (prompt, completion)", pref_unit="labelled completion pairs",
+             primary_metric="true_reward", higher_is_better=True, official_seeds=3,
+             profiles=("smoke", "offline", "smollm2", "cpu", "paper"), default_profile="offline")
+
 register(
     "IMDb-aihf-v0",
     "aihfbench.tasks.text:IMDbTask",
-    family="text",
     description="Positive-sentiment continuation of movie-review prefixes (paper A.2.2); offline profile: a "
                 "small GPT-2 pre-trained by the project, VADER as the true reward.",
     aliases=("imdb",),
     datasets=("imdb:imdb-offline-recipe-1", "imdb:imdb-hub-recipe-1"),
-    demo_unit="demonstrations (prompt, completion)",
-    pref_unit="labelled completion pairs",
     default_demos=1000,
     default_prefs=1000,
     official_demos=(1000,),   # the paper's limited-data regime (Fig. 6: 1k / 1k, 3 runs)
     official_prefs=(1000,),
-    official_seeds=3,
-    primary_metric="true_reward",
-    higher_is_better=True,
-    profiles=("smoke", "offline", "smollm2", "cpu", "paper"),
-    default_profile="offline",
+    **_TEXT,
 )
 
 register(
     "HH-aihf-v0",
     "aihfbench.tasks.text:HHTask",
-    family="text",
     description="Helpful replies to Anthropic HH dialogues (paper §6, A.2.3); offline profile: HH JSON lines "
                 "from a local path, a small GPT-2 pre-trained by the project, a gold judge fitted on the human "
                 "labels as the true reward.",
     aliases=("hh", "anthropic-hh"),
     datasets=("hh:hh-offline-recipe-1", "hh:hh-hub-recipe-1"),
-    demo_unit="demonstrations (prompt, completion)",
-    pref_unit="labelled completion pairs",
     default_demos=300,        # fits the 2.3k-pair HH test file; the paper uses 10k / 10k of HH train
     default_prefs=600,
     official_demos=(300,),    # what a split of the HH test file holds (335 demonstrations, 670 pairs)
     official_prefs=(600,),
-    official_seeds=3,
-    primary_metric="true_reward",
-    higher_is_better=True,
-    profiles=("smoke", "offline", "smollm2", "cpu", "paper"),
-    default_profile="offline",
+    **_TEXT,
 )
 
 # D4RL reference returns (random, expert) for the normalised score; tasks/control.py uses the same.

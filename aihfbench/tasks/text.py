@@ -41,7 +41,7 @@ HUB_DATA = ("cpu", "paper")
 
 class TextTask(Task):
     """A text task over built splits in ``self.folder``: subclasses name the dataset, build it
-    when missing (``_ensure_built``) and define the true reward."""
+    when missing (``_build``) and define the true reward."""
 
     dataset = ""
 
@@ -49,14 +49,14 @@ class TextTask(Task):
                  eval_prompts: int = 256, max_new_tokens: int = 24, heldout_pairs: int = 200,
                  hub: dict[str, Any] | None = None, split: dict[str, Any] | None = None, **source: Any):
         super().__init__(spec)
-        self.data = data
+        self.data = data                   # set first: repr() of a half-made task reads it
         if data not in DATA:
             raise ConfigError(f"task.data must be one of {', '.join(DATA)}, not {data!r}")
         if data in HUB_DATA and not hub:
             raise ConfigError(f"{spec.id} data {data!r} needs task.hub components ({self.hub_components})")
         try:
             from ..text.rl import RLSettings
-            from ..text.store import is_built, task_folder
+            from ..text.store import is_built, task_folder, verify
         except ImportError as exc:
             raise ConfigError(f"{spec.id} needs the text extra ({exc.name} is missing): "
                               "pip install 'aihfbench[text]'") from None
@@ -64,18 +64,18 @@ class TextTask(Task):
             self.rl_settings = RLSettings.from_dict(rl)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"bad task.rl settings: {exc}") from None
-        self.data, self.hub = data, (hub if data in HUB_DATA else None)
+        self.hub = hub if data in HUB_DATA else None
         self.eval_count, self.heldout_pairs = int(eval_prompts), int(heldout_pairs)
         self.max_new_tokens = int(max_new_tokens)
+        command = f"{self.build_command}{'' if data == 'offline' else ' --profile ' + data}"
         if not is_built(self.dataset, data):
             if not build:
-                raise ConfigError(f"{spec.id} {data} data is not built: run `{self.build_command}"
-                                  f"{'' if data == 'offline' else ' --profile ' + data}`")
+                raise ConfigError(f"{spec.id} {data} data is not built: run `{command}`")
             try:
                 self._build(dict(split or {}, **({"hub": self.hub} if self.hub else {})), **source)
             except TypeError as exc:
                 raise ConfigError(f"bad task.split settings for {spec.id}: {exc}") from None
-        self.manifest = self._verify()
+        self.manifest = self._checked(verify(self.dataset, data, build_hint=command))
         self.folder: Path = task_folder(self.dataset, data)
 
     hub_components = ""
@@ -85,8 +85,9 @@ class TextTask(Task):
         """Build the split with ``settings`` (the profile's ``task.split`` + hub refs)."""
         raise NotImplementedError
 
-    def _verify(self) -> dict[str, Any]:
-        raise NotImplementedError
+    def _checked(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Task-specific checks of a verified split against this task's settings."""
+        return manifest
 
     @cached_property
     def _hub_judge(self):
@@ -96,7 +97,7 @@ class TextTask(Task):
 
     @staticmethod
     def _progress(name: str):
-        return lambda stage, done, total: print(f"building {name} offline data: {stage} {done}/{total}", flush=True)
+        return lambda stage, done, total: print(f"building {name} data: {stage} {done}/{total}", flush=True)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}<{self.spec.id}>({self.data})"
@@ -199,7 +200,8 @@ class TextTask(Task):
         ev = self._eval_set
         completions, reward, seconds = self._generate(policy)
         with torch.no_grad():
-            kl = (policy.log_prob(ev["prompts"], completions) - self._base.log_prob(ev["prompts"], completions)).cpu().numpy()
+            kl = (policy.log_prob(ev["prompts"], completions)
+                  - self._base.log_prob(ev["prompts"], completions)).cpu().numpy()
         wins = np.where(reward > ev["base_reward"], 1.0, np.where(reward == ev["base_reward"], 0.5, 0.0))
         tokens = sum(len(policy.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in completions)
         return {"true_reward": float(reward.mean()), "true_reward_std": float(reward.std()),
@@ -293,7 +295,8 @@ class TextTask(Task):
         d, p = self._demos.columns, self._prefs.columns
         return {"demonstrations (true reward)": (float(np.mean(d["true_reward"])), float(np.std(d["true_reward"]))),
                 "preferred (true reward)": (float(np.mean(p["chosen_reward"])), float(np.std(p["chosen_reward"]))),
-                "non-preferred (true reward)": (float(np.mean(p["rejected_reward"])), float(np.std(p["rejected_reward"])))}
+                "non-preferred (true reward)": (float(np.mean(p["rejected_reward"])),
+                                                float(np.std(p["rejected_reward"])))}
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "quality": self.quality()}
@@ -312,12 +315,8 @@ class IMDbTask(TextTask):
     def _build(self, settings: dict[str, Any], imdb_path: str | None = None) -> None:
         from ..text.imdb import IMDbBuild, build
 
-        build(IMDbBuild(imdb_path=imdb_path, **settings), profile=self.data, progress=self._progress("IMDb"))
-
-    def _verify(self) -> dict[str, Any]:
-        from ..text.imdb import verify
-
-        return verify(self.data)
+        build(IMDbBuild(imdb_path=imdb_path, **settings), profile=self.data,
+              progress=self._progress(f"IMDb {self.data}"))
 
     def true_reward(self, prompts, completions) -> np.ndarray:
         """Offline: VADER's compound sentiment of prompt + completion, in [-1, 1]; hub profiles:
@@ -344,12 +343,9 @@ class HHTask(TextTask):
             raise ConfigError(f"{self.spec.id} offline data is not built and no HH file was given: run "
                               f"`aihfbench data build hh --hh-path FILE` with an HH .jsonl[.gz] from "
                               "github.com/anthropics/hh-rlhf (or pass task.hh_path=FILE)")
-        build(HHBuild(hh_path=hh_path, **settings), profile=self.data, progress=self._progress("HH"))
+        build(HHBuild(hh_path=hh_path, **settings), profile=self.data, progress=self._progress(f"HH {self.data}"))
 
-    def _verify(self) -> dict[str, Any]:
-        from ..text.hh import verify
-
-        manifest = verify(self.data)
+    def _checked(self, manifest: dict[str, Any]) -> dict[str, Any]:
         room = manifest["build"]["max_new_tokens"]
         if self.max_new_tokens > room:
             raise ConfigError(f"task.max_new_tokens={self.max_new_tokens} exceeds the {room} new tokens the HH "

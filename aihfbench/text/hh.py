@@ -45,7 +45,7 @@ import numpy as np
 from .sources import HUMAN, PreferencePair, SourceError, hh_pairs, read_hh
 from .hub import resolved_commits
 from ..io import sha256_file
-from .store import TextDataError, check_base, locked_build, verify as verify_split
+from .store import TextDataError, check_base, locked_build
 
 RECIPE = "hh-offline-recipe-1"
 HUB_RECIPE = "hh-hub-recipe-1"
@@ -158,13 +158,6 @@ def _fits(tokenizer, pair: PreferencePair, n_positions: int, max_new_tokens: int
     return prompt + max_new_tokens < n_positions and longest + 1 <= n_positions
 
 
-def context_length_of(folder: Path) -> int:
-    from transformers import AutoConfig
-
-    config = AutoConfig.from_pretrained(str(folder))
-    return int(getattr(config, "n_positions", None) or config.max_position_embeddings)
-
-
 def _base_model(b: HHBuild, folder: Path, texts: list[str], progress) -> Path:
     """The policy base in ``folder/base``: a pre-trained LM (hub, or SmolLM2) fine-tuned on every
     chosen dialogue (the paper's "full-SFT" base), or a small GPT-2 trained on them from scratch."""
@@ -214,7 +207,7 @@ def _build_into(b: HHBuild, folder: Path, progress) -> dict[str, Any]:
     import torch
     from datasets import Dataset
 
-    from .models import load_tokenizer
+    from .models import context_length, load_tokenizer
 
     started = time.perf_counter()
     pairs, counts = read_pairs(b)
@@ -232,7 +225,9 @@ def _build_into(b: HHBuild, folder: Path, progress) -> dict[str, Any]:
     torch.manual_seed(b.seed)
     base_dir = _base_model(b, folder, [p.prompt + p.chosen for p in rest], progress)
     tokenizer = load_tokenizer(base_dir)
-    room = min(b.n_positions, context_length_of(base_dir))
+    from transformers import AutoConfig
+
+    room = min(b.n_positions, context_length(AutoConfig.from_pretrained(str(base_dir))))
     fits_eval = [_fits(tokenizer, p, room, b.max_new_tokens) for p in evaluation]
     fits_rest = [_fits(tokenizer, p, room, b.max_new_tokens) for p in rest]
     counts["dropped_too_long"] = int(len(fits_eval) + len(fits_rest) - sum(fits_eval) - sum(fits_rest))
@@ -276,8 +271,5 @@ def _build_into(b: HHBuild, folder: Path, progress) -> dict[str, Any]:
                       "prefs": int(len(keep)), "train_prompts": len(train), "eval_prompts": len(evaluation), **counts},
             "judge_heldout_accuracy": float(np.mean(held_chosen > held_rejected)),
             "judge_human_agreement_on_prefs": float(np.mean(sc > sr)) if len(prefs) else float("nan"),
-            "hub_commits": resolved_commits() if b.hub else {}, "build_seconds": round(time.perf_counter() - started, 1)}
-
-
-def verify(profile: str = "offline") -> dict[str, Any]:
-    return verify_split("hh", profile, build_hint="aihfbench data build hh --hh-path FILE")
+            "hub_commits": resolved_commits() if b.hub else {},
+            "build_seconds": round(time.perf_counter() - started, 1)}

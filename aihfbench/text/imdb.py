@@ -28,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .hub import resolved_commits
-from .store import TextDataError, check_base, locked_build, verify as verify_split
+from .store import TextDataError, check_base, locked_build
 
 RECIPE = "imdb-offline-recipe-1"
 HUB_RECIPE = "imdb-hub-recipe-1"
@@ -82,18 +82,15 @@ def _prompt_sets(build: IMDbBuild) -> dict[str, list[str]]:
              "eval": build.eval_prompts}
     if build.hub:
         from .hub import HubRef, dataset
+        from .sources import clean_review
 
         ref = HubRef.of(build.hub["dataset"], "dataset")
         out = {}
         for names, split, salt in ((("demo", "pref", "train"), "train", 5), (("eval",), "test", 6)):
             reviews = dataset(ref, split)["text"]
             order = np.random.default_rng([build.seed, salt]).permutation(len(reviews))
-            at = 0
-            for name in names:
-                out[name] = [prompt_of(reviews[int(i)].replace("<br />", " ")) for i in order[at:at + sizes[name]]]
-                at += sizes[name]
-            if at > len(reviews):
-                raise TextDataError(f"{ref} {split} has {len(reviews)} reviews, the build asks for {at}")
+            out.update(_partition([prompt_of(clean_review(reviews[int(i)])) for i in order],
+                                  {name: sizes[name] for name in names}, f"{ref} {split}"))
         return out
     if build.imdb_path:
         from .sources import read_imdb
@@ -105,12 +102,17 @@ def _prompt_sets(build: IMDbBuild) -> dict[str, list[str]]:
         from .corpus import generate_reviews
 
         pool = [prompt_of(r) for r in generate_reviews(sum(sizes.values()), seed=build.seed + 1)]
+    return _partition(pool, sizes, "the review pool")
+
+
+def _partition(pool: list[str], sizes: dict[str, int], where: str) -> dict[str, list[str]]:
+    """Consecutive, disjoint slices of ``pool`` of the given sizes, in order."""
+    if sum(sizes.values()) > len(pool):
+        raise TextDataError(f"{where} has {len(pool)} prompts, the build asks for {sum(sizes.values())}")
     out, at = {}, 0
     for name, n in sizes.items():
         out[name] = pool[at:at + n]
         at += n
-    if at > len(pool):
-        raise TextDataError(f"only {len(pool)} prompts available, the build asks for {at}")
     return out
 
 
@@ -214,8 +216,5 @@ def _build_into(b: IMDbBuild, folder: Path, progress) -> dict[str, Any]:
     return {"recipe": recipe_of(b),
             "build": asdict(b), "checkpoint_mean_reward": {str(k): v for k, v in means.items()},
             "grades": graded, "pairs_dropped_as_ties": int(len(prompts["pref"]) - len(keep)),
-            "hub_commits": resolved_commits() if b.hub else {}, "build_seconds": round(time.perf_counter() - started, 1)}
-
-
-def verify(profile: str = "offline") -> dict[str, Any]:
-    return verify_split("imdb", profile)
+            "hub_commits": resolved_commits() if b.hub else {},
+            "build_seconds": round(time.perf_counter() - started, 1)}

@@ -31,8 +31,9 @@ def device() -> torch.device:
 
 # Every TRL config here runs in float32 without checkpointing (TRL's defaults assume a GPU with
 # bf16=True and gradient checkpointing on), on the CPU unless ``device()`` is a GPU.
-TRAINER_DEFAULTS = dict(use_cpu=device().type == "cpu", bf16=False, fp16=False, activation_checkpointing=False, report_to="none",
-                    save_strategy="no", logging_steps=10, dataloader_num_workers=0, disable_tqdm=True)
+TRAINER_DEFAULTS = dict(use_cpu=device().type == "cpu", bf16=False, fp16=False, activation_checkpointing=False,
+                        report_to="none", save_strategy="no", logging_steps=10, dataloader_num_workers=0,
+                        disable_tqdm=True)
 
 
 def step_progress(progress, stage: str):
@@ -287,6 +288,7 @@ def train_reward(reward: TextReward, prompts: Sequence[str], chosen: Sequence[st
 
 
 def context_length(model) -> int:
-    """Positions the model can attend over (GPT-2 ``n_positions``, GPT-NeoX/Llama ``max_position_embeddings``)."""
-    config = model.config
+    """Positions a model (or its config) can attend over (GPT-2 ``n_positions``, GPT-NeoX/Llama
+    ``max_position_embeddings``)."""
+    config = getattr(model, "config", model)
     return int(getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings"))

@@ -115,12 +115,18 @@ class Review:
     text: str            # "<br />" line breaks turned into spaces
 
 
+def clean_review(text: str) -> str:
+    """An IMDb review's text with its ``<br />`` line breaks turned into spaces (aclImdb and
+    ``stanfordnlp/imdb`` both keep them)."""
+    return _BREAK.sub(" ", text).strip()
+
+
 def _review(name: str, raw: bytes) -> Review | None:
     match = _REVIEW.search(name)
     if match is None:
         return None
     split, polarity, review_id, rating = match.groups()
-    text = _BREAK.sub(" ", raw.decode("utf-8", errors="replace")).strip()
+    text = clean_review(raw.decode("utf-8", errors="replace"))
     return Review(split, int(polarity == "pos"), int(rating), int(review_id), text)
 
 
